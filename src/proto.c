@@ -1,0 +1,174 @@
+/* proto — handshake and data messages between two nodes. See proto.h. */
+#include "proto.h"
+
+#include <sodium.h>
+#include <string.h>
+
+static const char *const result_names[PROTO_RESULT_COUNT] = {
+	[PROTO_OK] = "ok",
+	[PROTO_BAD_MAC1] = "bad_mac1",
+	[PROTO_BAD_HANDSHAKE] = "bad_handshake",
+	[PROTO_UNEXPECTED] = "unexpected_response",
+};
+
+const char *proto_result_name(enum proto_result r)
+{
+	return (unsigned)r < PROTO_RESULT_COUNT ? result_names[r] : "unknown";
+}
+
+static const uint8_t prologue[] = WIRE_PROLOGUE;
+#define PROLOGUE_LEN (sizeof(prologue) - 1)
+
+bool proto_identity_init(struct proto_identity *id, const uint8_t priv[NOISE_KEY_LEN])
+{
+	memcpy(id->priv, priv, NOISE_KEY_LEN);
+	if (noise_public_key(id->pub, id->priv) != 0) {
+		proto_identity_wipe(id);
+		return false;
+	}
+	wire_mac1_key(id->mac1_key, id->pub);
+	return true;
+}
+
+void proto_identity_wipe(struct proto_identity *id)
+{
+	sodium_memzero(id, sizeof(*id));
+}
+
+size_t proto_create_init(struct proto_initiation *pi, const struct proto_identity *me,
+			 const uint8_t peer_pub[NOISE_KEY_LEN], const uint8_t e_priv[NOISE_KEY_LEN],
+			 const uint8_t timestamp[WIRE_TIMESTAMP_LEN], uint32_t sender_index,
+			 uint8_t *out, size_t cap)
+{
+	uint8_t noise_msg[WIRE_INIT_NOISE_LEN];
+	uint8_t peer_mac1_key[NOISE_KEY_LEN];
+	size_t noise_len = 0;
+	size_t len;
+
+	noise_wipe(&pi->hs);
+	pi->is_pending = false;
+	noise_init_initiator(&pi->hs, prologue, PROLOGUE_LEN, me->priv, peer_pub);
+	if (noise_write_msg1(&pi->hs, e_priv, timestamp, WIRE_TIMESTAMP_LEN, noise_msg,
+			     sizeof(noise_msg), &noise_len) != 0)
+		goto fail;
+	wire_mac1_key(peer_mac1_key, peer_pub);
+	len = wire_encode_init(out, cap, sender_index, noise_msg, noise_len, peer_mac1_key);
+	if (len == 0)
+		goto fail;
+	pi->sender_index = sender_index;
+	pi->is_pending = true;
+	return len;
+fail:
+	noise_wipe(&pi->hs);
+	return 0;
+}
+
+enum proto_result proto_consume_resp(struct proto_initiation *pi, const struct proto_identity *me,
+				     const uint8_t *msg, size_t len, const struct wire_resp *resp,
+				     struct session *s, uint64_t now_ms)
+{
+	uint8_t send_key[NOISE_KEY_LEN], recv_key[NOISE_KEY_LEN];
+	uint8_t payload[1]; /* the response carries no payload; any is refused */
+	size_t payload_len;
+
+	(void)len;
+	if (!wire_mac1_valid(msg, resp->mac1_offset, resp->mac1, me->mac1_key))
+		return PROTO_BAD_MAC1;
+	if (!pi->is_pending || resp->receiver_index != pi->sender_index)
+		return PROTO_UNEXPECTED;
+	/* A failed read leaves the state unusable: the initiation is over either way. */
+	pi->is_pending = false;
+	if (noise_read_msg2(&pi->hs, resp->noise, WIRE_RESP_NOISE_LEN, payload, 0, &payload_len) != 0 ||
+	    payload_len != 0 || noise_split(&pi->hs, send_key, recv_key) != 0) {
+		noise_wipe(&pi->hs);
+		return PROTO_BAD_HANDSHAKE;
+	}
+	session_install(s, send_key, recv_key, pi->sender_index, resp->sender_index, true, now_ms);
+	sodium_memzero(send_key, sizeof(send_key));
+	sodium_memzero(recv_key, sizeof(recv_key));
+	noise_wipe(&pi->hs);
+	return PROTO_OK;
+}
+
+enum proto_result proto_consume_init(struct proto_incoming *in, const struct proto_identity *me,
+				     const uint8_t *msg, size_t len, const struct wire_init *init)
+{
+	size_t payload_len = 0;
+
+	(void)len;
+	if (!wire_mac1_valid(msg, init->mac1_offset, init->mac1, me->mac1_key))
+		return PROTO_BAD_MAC1;
+	noise_init_responder(&in->hs, prologue, PROLOGUE_LEN, me->priv);
+	if (noise_read_msg1(&in->hs, init->noise, WIRE_INIT_NOISE_LEN, in->timestamp,
+			    sizeof(in->timestamp), &payload_len) != 0 ||
+	    payload_len != WIRE_TIMESTAMP_LEN)
+		return PROTO_BAD_HANDSHAKE;
+	in->sender_index = init->sender_index;
+	return PROTO_OK;
+}
+
+size_t proto_create_resp(struct proto_incoming *in, const uint8_t e_priv[NOISE_KEY_LEN],
+			 uint32_t sender_index, struct session *s, uint64_t now_ms, uint8_t *out,
+			 size_t cap)
+{
+	uint8_t noise_msg[WIRE_RESP_NOISE_LEN];
+	uint8_t peer_mac1_key[NOISE_KEY_LEN];
+	uint8_t send_key[NOISE_KEY_LEN], recv_key[NOISE_KEY_LEN];
+	static const uint8_t no_payload[1];
+	size_t noise_len = 0;
+	size_t len;
+
+	if (noise_write_msg2(&in->hs, e_priv, no_payload, 0, noise_msg, sizeof(noise_msg), &noise_len) !=
+		    0 ||
+	    noise_split(&in->hs, send_key, recv_key) != 0)
+		return 0;
+	wire_mac1_key(peer_mac1_key, in->hs.rs);
+	len = wire_encode_resp(out, cap, sender_index, in->sender_index, noise_msg, noise_len,
+			       peer_mac1_key);
+	if (len != 0)
+		session_install(s, send_key, recv_key, sender_index, in->sender_index, false,
+				now_ms);
+	sodium_memzero(send_key, sizeof(send_key));
+	sodium_memzero(recv_key, sizeof(recv_key));
+	return len;
+}
+
+void proto_incoming_wipe(struct proto_incoming *in)
+{
+	noise_wipe(&in->hs);
+	sodium_memzero(in, sizeof(*in));
+}
+
+size_t proto_seal_data(struct session *s, uint8_t *msg, size_t frame_len, uint64_t now_ms,
+		       enum session_result *why)
+{
+	struct keypair *kp = session_send_keypair(s, now_ms);
+	uint64_t counter;
+
+	if (!kp) {
+		*why = SESSION_NO_KEY;
+		return 0;
+	}
+	*why = keypair_seal(kp, msg + WIRE_DATA_HEADER_LEN, frame_len, now_ms, &counter);
+	if (*why != SESSION_OK)
+		return 0;
+	wire_encode_data_header(msg, kp->remote_index, counter);
+	return WIRE_DATA_HEADER_LEN + frame_len + NOISE_TAG_LEN;
+}
+
+enum session_result proto_open_data(struct session *s, struct wire_data *d, uint64_t now_ms,
+				    uint8_t **frame, size_t *frame_len)
+{
+	struct keypair *kp = session_find(s, d->receiver_index);
+	enum session_result r;
+
+	if (!kp)
+		return SESSION_NO_KEY;
+	r = keypair_open(kp, d->counter, d->ciphertext, d->ciphertext_len, now_ms);
+	if (r != SESSION_OK)
+		return r;
+	session_received_on(s, kp);
+	*frame = d->ciphertext;
+	*frame_len = d->ciphertext_len - NOISE_TAG_LEN;
+	return SESSION_OK;
+}
