@@ -1,0 +1,17 @@
+/*
+ * netlink — the few rtnetlink requests vport needs: set a link's MTU and bring
+ * it up, add an address. I/O. Each call opens a socket, sends one request,
+ * waits for the kernel's acknowledgement and closes the socket; they run at
+ * startup only. Return 0 or a negative errno with a reason in err.
+ */
+#ifndef VSWITCH_NETLINK_H
+#define VSWITCH_NETLINK_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+int netlink_link_set_mtu_up(int ifindex, unsigned mtu, char *err, size_t err_len);
+int netlink_addr_add(int ifindex, const struct config_cidr *cidr, char *err, size_t err_len);
+
+#endif

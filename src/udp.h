@@ -1,0 +1,69 @@
+/*
+ * udp — UDP sockets and batched receive/send (recvmmsg/sendmmsg): one system
+ * call moves a whole batch. I/O. Buffers are allocated once, at startup.
+ */
+#ifndef VSWITCH_UDP_H
+#define VSWITCH_UDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct endpoint {
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
+/* Resolve host (numeric or a name; "" means any address) and port. With
+ * passive set and an empty host, gives the IPv6 wildcard. Returns 0 or -EINVAL
+ * with a reason in err. */
+int udp_resolve(const char *host, uint16_t port, bool passive, struct endpoint *out, char *err,
+		size_t err_len);
+
+/* A non-blocking UDP socket bound to local (an IPv6 wildcard accepts IPv4 too).
+ * Returns the descriptor or a negative errno with a reason in err. */
+int udp_open(const struct endpoint *local, char *err, size_t err_len);
+/* A non-blocking UDP socket of the family of remote, bound to an ephemeral port. */
+int udp_open_for(const struct endpoint *remote, char *err, size_t err_len);
+
+bool endpoint_equal(const struct endpoint *a, const struct endpoint *b);
+/* "192.0.2.1:51820" or "[2001:db8::1]:51820"; IPv4-mapped IPv6 shown as IPv4. */
+const char *endpoint_format(const struct endpoint *e, char *buf, size_t len);
+
+/* Receive side: cap buffers of buf_size bytes, each starting headroom bytes in. */
+struct udp_rx {
+	unsigned cap;
+	size_t buf_size;
+	uint8_t *bufs;
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	struct sockaddr_storage *addrs;
+};
+int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size);
+void udp_rx_free(struct udp_rx *rx);
+static inline uint8_t *udp_rx_buf(struct udp_rx *rx, unsigned i)
+{
+	return rx->bufs + (size_t)i * rx->buf_size;
+}
+/* Receive up to cap datagrams without blocking. Returns how many (0 when none
+ * is waiting) or a negative errno. */
+int udp_rx_batch(int fd, struct udp_rx *rx);
+
+/* Send side: a queue of datagrams flushed with sendmmsg. Entries point at
+ * caller-owned bytes that must stay valid until the flush. */
+struct udp_tx {
+	unsigned cap, count;
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	struct endpoint *dst;
+	uint64_t errors; /* datagrams the kernel refused (counted, not fatal) */
+};
+int udp_tx_init(struct udp_tx *tx, unsigned cap);
+void udp_tx_free(struct udp_tx *tx);
+/* Queue one datagram; dst NULL for a connected socket. Flushes first if full. */
+void udp_tx_add(struct udp_tx *tx, int fd, const uint8_t *buf, size_t len,
+		const struct endpoint *dst);
+void udp_tx_flush(struct udp_tx *tx, int fd);
+
+#endif

@@ -1,0 +1,602 @@
+/*
+ * vport — the port daemon. Glue: a TAP device on one side, the switch over
+ * UDP on the other. It initiates the handshake (it knows the switch's key),
+ * keeps the session alive, rekeys before keys expire, and reconnects when the
+ * switch goes silent. Every decision lives in a pure module.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "control.h"
+#include "frame.h"
+#include "key.h"
+#include "keyfile.h"
+#include "log.h"
+#include "loop.h"
+#include "netlink.h"
+#include "proto.h"
+#include "session.h"
+#include "tap.h"
+#include "timers.h"
+#include "udp.h"
+#include "wire.h"
+
+#define PROG "vport"
+#define CONTROL_PREFIX CONTROL_DIR "/vport-"
+#define MAX_ADDRESSES 16
+#define BATCH 64u
+
+enum port_counter {
+	TAP_RX_FRAMES, TAP_RX_BYTES, TAP_TX_FRAMES, TAP_TX_BYTES,
+	DROP_NO_SESSION, DROP_TAP_WRITE, DROP_BAD_MAC1, DROP_BAD_HANDSHAKE, DROP_UNEXPECTED,
+	HANDSHAKES_SENT, HANDSHAKES_DONE, RX_KEEPALIVES,
+	PORT_COUNTER_COUNT,
+};
+static const char *const counter_names[PORT_COUNTER_COUNT] = {
+	"frames", "bytes", "frames", "bytes",
+	"tx_no_session", "tap_write", "bad_mac1", "bad_handshake", "unexpected",
+	"sent", "completed", "keepalives",
+};
+
+struct options {
+	const char *switch_addr, *switch_pubkey, *key_path, *tap, *control_path;
+	const char *addresses[MAX_ADDRESSES];
+	unsigned address_count;
+	uint64_t mtu;
+	enum log_level log_level;
+};
+
+struct vport {
+	struct options opt;
+	char control_path[108];
+	struct proto_identity id;
+	uint8_t switch_pub[NOISE_KEY_LEN];
+	struct endpoint switch_ep;
+	struct config_cidr addresses[MAX_ADDRESSES];
+	struct loop loop;
+	int tap_fd, ifindex, udp_fd, control_fd;
+	struct udp_rx rx;
+	struct udp_tx tx;
+	uint8_t *tap_bufs;
+	size_t buf_size;
+	struct session session;
+	struct timers timers;
+	struct proto_initiation init;
+	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
+	time_t last_handshake;
+	bool is_connected;
+	uint64_t now_ms, started_ms;
+	uint64_t count[PORT_COUNTER_COUNT];
+	uint64_t rx_header[WIRE_ERR_COUNT];
+	uint64_t rx_session[SESSION_RESULT_COUNT];
+	uint64_t rx_frame[FRAME_VERDICT_COUNT], tap_frame[FRAME_VERDICT_COUNT];
+	uint64_t udp_rx_errors;
+	struct ratelimit retry_log;
+	bool running;
+};
+
+/* ---- to the switch ---- */
+
+static void next_timestamp(struct vport *vp, uint8_t ts[WIRE_TIMESTAMP_LEN])
+{
+	struct timespec now;
+
+	/* CLOCK_REALTIME cannot fail here; it may step backwards, so never repeat. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	wire_timestamp_encode(ts, (uint64_t)now.tv_sec, (uint32_t)now.tv_nsec);
+	if (wire_timestamp_cmp(ts, vp->last_timestamp) <= 0) {
+		memcpy(ts, vp->last_timestamp, WIRE_TIMESTAMP_LEN);
+		for (int i = WIRE_TIMESTAMP_LEN - 1; i >= 0 && ++ts[i] == 0; i--)
+			;
+	}
+	memcpy(vp->last_timestamp, ts, WIRE_TIMESTAMP_LEN);
+}
+
+static void send_handshake(struct vport *vp)
+{
+	uint8_t e_priv[NOISE_KEY_LEN], ts[WIRE_TIMESTAMP_LEN], msg[WIRE_INIT_LEN];
+	size_t len;
+
+	if (vp->timers.handshake_in_flight && ratelimit_allow(&vp->retry_log, vp->now_ms))
+		log_info("no answer from switch %s yet; retrying", vp->opt.switch_addr);
+	next_timestamp(vp, ts);
+	randombytes_buf(e_priv, sizeof(e_priv));
+	len = proto_create_init(&vp->init, &vp->id, vp->switch_pub, e_priv, ts,
+				randombytes_random(), msg, sizeof(msg));
+	sodium_memzero(e_priv, sizeof(e_priv));
+	timers_handshake_initiated(&vp->timers, vp->now_ms,
+				   randombytes_uniform(TIMERS_JITTER_MAX_MS));
+	if (len == 0)
+		return;
+	udp_tx_add(&vp->tx, vp->udp_fd, msg, len, NULL);
+	udp_tx_flush(&vp->tx, vp->udp_fd);
+	vp->count[HANDSHAKES_SENT]++;
+}
+
+/* msg: headroom, frame_len bytes of frame, room for the tag. */
+static bool send_frame(struct vport *vp, uint8_t *msg, size_t frame_len)
+{
+	enum session_result why;
+	size_t len = proto_seal_data(&vp->session, msg, frame_len, vp->now_ms, &why);
+
+	if (len == 0)
+		return false;
+	udp_tx_add(&vp->tx, vp->udp_fd, msg, len, NULL);
+	timers_data_sent(&vp->timers, vp->now_ms);
+	return true;
+}
+
+static void send_keepalive(struct vport *vp)
+{
+	uint8_t msg[WIRE_DATA_OVERHEAD];
+
+	if (send_frame(vp, msg, 0))
+		udp_tx_flush(&vp->tx, vp->udp_fd);
+}
+
+/* ---- from the TAP ---- */
+
+static void on_tap(struct vport *vp)
+{
+	unsigned n = 0;
+
+	vp->now_ms = loop_now_ms();
+	for (; n < BATCH; n++) {
+		uint8_t *msg = vp->tap_bufs + (size_t)n * vp->buf_size;
+		size_t cap = vp->buf_size - WIRE_DATA_OVERHEAD;
+		ssize_t len = read(vp->tap_fd, msg + WIRE_DATA_HEADER_LEN, cap);
+		enum frame_verdict v;
+
+		if (len < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_error("read %s: %s", vp->opt.tap, strerror(errno));
+			break;
+		}
+		v = frame_check(msg + WIRE_DATA_HEADER_LEN, (size_t)len, (unsigned)vp->opt.mtu);
+		if (v != FRAME_OK) {
+			vp->tap_frame[v]++;
+			continue;
+		}
+		if (!send_frame(vp, msg, (size_t)len)) {
+			vp->count[DROP_NO_SESSION]++;
+			continue;
+		}
+		vp->count[TAP_RX_FRAMES]++;
+		vp->count[TAP_RX_BYTES] += (uint64_t)len;
+	}
+	udp_tx_flush(&vp->tx, vp->udp_fd);
+}
+
+/* ---- from the switch ---- */
+
+static void on_resp(struct vport *vp, const uint8_t *msg, size_t len)
+{
+	struct wire_resp w;
+	enum wire_error werr = wire_decode_resp(msg, len, &w);
+	enum proto_result r;
+
+	if (werr != WIRE_OK) {
+		vp->rx_header[werr]++;
+		return;
+	}
+	r = proto_consume_resp(&vp->init, &vp->id, msg, len, &w, &vp->session, vp->now_ms);
+	if (r != PROTO_OK) {
+		vp->count[r == PROTO_BAD_MAC1 ? DROP_BAD_MAC1
+			  : r == PROTO_UNEXPECTED ? DROP_UNEXPECTED
+						  : DROP_BAD_HANDSHAKE]++;
+		return;
+	}
+	timers_handshake_complete(&vp->timers, vp->now_ms);
+	vp->count[HANDSHAKES_DONE]++;
+	vp->last_handshake = time(NULL);
+	if (!vp->is_connected)
+		log_info("connected to switch %s", vp->opt.switch_addr);
+	vp->is_connected = true;
+	/* Confirms the new keypair to the switch, which may not send on it before. */
+	send_keepalive(vp);
+}
+
+static void deliver(struct vport *vp, const uint8_t *frame, size_t len)
+{
+	enum frame_verdict v = frame_check(frame, len, (unsigned)vp->opt.mtu);
+
+	if (v != FRAME_OK) {
+		vp->rx_frame[v]++;
+		return;
+	}
+	if (write(vp->tap_fd, frame, len) != (ssize_t)len) {
+		vp->count[DROP_TAP_WRITE]++;
+		return;
+	}
+	vp->count[TAP_TX_FRAMES]++;
+	vp->count[TAP_TX_BYTES] += len;
+}
+
+static void on_data(struct vport *vp, uint8_t *msg, size_t len)
+{
+	struct wire_data d;
+	enum wire_error werr = wire_decode_data(msg, len, &d);
+	enum session_result r;
+	uint8_t *frame;
+	size_t frame_len;
+
+	if (werr != WIRE_OK) {
+		vp->rx_header[werr]++;
+		return;
+	}
+	r = proto_open_data(&vp->session, &d, vp->now_ms, &frame, &frame_len);
+	if (r != SESSION_OK) {
+		vp->rx_session[r]++;
+		return;
+	}
+	timers_data_received(&vp->timers, vp->now_ms);
+	if (frame_len == 0)
+		vp->count[RX_KEEPALIVES]++;
+	else
+		deliver(vp, frame, frame_len);
+}
+
+static void on_datagram(struct vport *vp, uint8_t *msg, size_t len)
+{
+	enum wire_type type;
+	enum wire_error werr = wire_peek(msg, len, &type);
+
+	if (werr != WIRE_OK) {
+		vp->rx_header[werr]++;
+		return;
+	}
+	if (type == WIRE_DATA)
+		on_data(vp, msg, len);
+	else if (type == WIRE_HANDSHAKE_RESP)
+		on_resp(vp, msg, len);
+	else
+		vp->count[DROP_UNEXPECTED]++;
+}
+
+static void on_udp(struct vport *vp)
+{
+	int n;
+
+	do {
+		n = udp_rx_batch(vp->udp_fd, &vp->rx);
+		if (n < 0) {
+			/* ICMP errors from a switch that is down: counted, retried by timers. */
+			vp->udp_rx_errors++;
+			continue;
+		}
+		vp->now_ms = loop_now_ms();
+		for (int i = 0; i < n; i++)
+			on_datagram(vp, udp_rx_buf(&vp->rx, (unsigned)i), vp->rx.msgs[i].msg_len);
+	} while (n < 0 || n == (int)vp->rx.cap);
+	udp_tx_flush(&vp->tx, vp->udp_fd);
+}
+
+/* ---- timers ---- */
+
+static void on_tick(struct vport *vp)
+{
+	unsigned due;
+
+	vp->now_ms = loop_now_ms();
+	session_expire(&vp->session, vp->now_ms);
+	due = timers_initiator_due(&vp->timers, vp->now_ms,
+				   session_needs_rekey(&vp->session, vp->now_ms));
+	if (due & TIMER_PEER_DEAD) {
+		log_warn("switch %s silent for %u s: reconnecting", vp->opt.switch_addr,
+			 TIMERS_DEAD_AFTER_MS / 1000);
+		session_wipe(&vp->session);
+		timers_session_lost(&vp->timers);
+		vp->is_connected = false;
+		due = TIMER_SEND_HANDSHAKE;
+	}
+	if (due & TIMER_SEND_HANDSHAKE)
+		send_handshake(vp);
+	if (due & TIMER_SEND_KEEPALIVE)
+		send_keepalive(vp);
+}
+
+/* ---- status ---- */
+
+static void show_list(FILE *out, const char *title, const uint64_t *v, int from, int to)
+{
+	fprintf(out, "  %s:", title);
+	for (int i = from; i <= to; i++)
+		fprintf(out, " %s=%" PRIu64, counter_names[i], v[i]);
+	fputc('\n', out);
+}
+
+static int on_control(const char *request, FILE *out, void *arg)
+{
+	struct vport *vp = arg;
+	char key[KEY_BASE64_LEN + 1], where[64];
+
+	if (strcmp(request, "show") != 0)
+		return -EINVAL;
+	vp->now_ms = loop_now_ms();
+	key_to_base64(key, vp->id.pub);
+	fprintf(out, "port %s\n  version: %s\n  public key: %s\n  mtu: %" PRIu64 "\n", vp->opt.tap,
+		VSWITCH_VERSION, key, vp->opt.mtu);
+	key_to_base64(key, vp->switch_pub);
+	fprintf(out, "  switch: %s (%s)\n  switch key: %s\n", vp->opt.switch_addr,
+		endpoint_format(&vp->switch_ep, where, sizeof(where)), key);
+	fprintf(out, "  state: %s\n", vp->is_connected ? "connected" : "connecting");
+	if (vp->last_handshake)
+		fprintf(out, "  latest handshake: %lld s ago\n",
+			(long long)(time(NULL) - vp->last_handshake));
+	fprintf(out, "  uptime: %" PRIu64 " s\n", (vp->now_ms - vp->started_ms) / 1000);
+	show_list(out, "tap rx", vp->count, TAP_RX_FRAMES, TAP_RX_BYTES);
+	show_list(out, "tap tx", vp->count, TAP_TX_FRAMES, TAP_TX_BYTES);
+	show_list(out, "handshakes", vp->count, HANDSHAKES_SENT, HANDSHAKES_DONE);
+	fprintf(out, "  drops:");
+	for (int v = 1; v < FRAME_VERDICT_COUNT; v++)
+		fprintf(out, " tap_%s=%" PRIu64 " rx_%s=%" PRIu64,
+			frame_verdict_name((enum frame_verdict)v), vp->tap_frame[v],
+			frame_verdict_name((enum frame_verdict)v), vp->rx_frame[v]);
+	for (int r = SESSION_NO_KEY; r < SESSION_RESULT_COUNT; r++)
+		fprintf(out, " %s=%" PRIu64, session_result_name((enum session_result)r),
+			vp->rx_session[r]);
+	for (int e = 1; e < WIRE_ERR_COUNT; e++)
+		fprintf(out, " %s=%" PRIu64, wire_error_name((enum wire_error)e), vp->rx_header[e]);
+	for (int c = DROP_NO_SESSION; c <= DROP_UNEXPECTED; c++)
+		fprintf(out, " %s=%" PRIu64, counter_names[c], vp->count[c]);
+	fprintf(out, " udp_tx_errors=%" PRIu64 " udp_rx_errors=%" PRIu64 "\n", vp->tx.errors,
+		vp->udp_rx_errors);
+	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
+	return 0;
+}
+
+/* ---- startup and shutdown ---- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: " PROG " --switch HOST:PORT --switch-pubkey BASE64 --key FILE --tap NAME\n"
+		"             [--address CIDR]... [--mtu N] [options]\n"
+		"       " PROG " show [--control PATH]\n"
+		"       " PROG " genkey | pubkey\n"
+		"\n"
+		"  --switch HOST:PORT       the switch ([2001:db8::1]:PORT for IPv6)\n"
+		"  --switch-pubkey BASE64   the switch's public key\n"
+		"  --key FILE               this port's private key (mode 0600)\n"
+		"  --tap NAME               TAP device to create\n"
+		"  --address CIDR           address for the TAP, IPv4 or IPv6 (repeatable)\n"
+		"  --mtu N                  TAP MTU (default %d: fits a 1500-byte underlay)\n"
+		"  --control PATH           control socket (default " CONTROL_PREFIX "NAME.sock)\n"
+		"  --verbose                log debug messages\n"
+		"  --help                   show this help\n",
+		WIRE_DEFAULT_TAP_MTU);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "switch", required_argument, NULL, 's' },
+		{ "switch-pubkey", required_argument, NULL, 'p' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "tap", required_argument, NULL, 't' },
+		{ "address", required_argument, NULL, 'a' },
+		{ "mtu", required_argument, NULL, 'M' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[160];
+	int c;
+
+	*o = (struct options){ .mtu = WIRE_DEFAULT_TAP_MTU, .log_level = LOG_INFO };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->switch_addr = optarg; break;
+		case 'p': o->switch_pubkey = optarg; break;
+		case 'k': o->key_path = optarg; break;
+		case 't': o->tap = optarg; break;
+		case 'c': o->control_path = optarg; break;
+		case 'v': o->log_level = LOG_DEBUG; break;
+		case 'a':
+			if (o->address_count == MAX_ADDRESSES)
+				return cli_fail(PROG, "--address: at most %d addresses", MAX_ADDRESSES);
+			o->addresses[o->address_count++] = optarg;
+			break;
+		case 'M':
+			if (!config_parse_u64(optarg, WIRE_MIN_TAP_MTU, WIRE_MAX_TAP_MTU, &o->mtu, err,
+					      sizeof(err)))
+				return cli_fail(PROG, "--mtu: %s", err);
+			break;
+		case 'h': usage(stdout); exit(0);
+		default:
+			return cli_fail(PROG, "unknown or incomplete option '%s' (see --help)",
+					argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_fail(PROG, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (!o->switch_addr || !o->switch_pubkey || !o->key_path || !o->tap)
+		return cli_fail(PROG, "--switch, --switch-pubkey, --key and --tap are required (see --help)");
+	return 0;
+}
+
+/* Checks every value before touching the system, so a typo changes nothing. */
+static int check_values(struct vport *vp, char *host, uint16_t *port)
+{
+	char err[200];
+
+	if (!config_parse_hostport(vp->opt.switch_addr, false, host, port, err, sizeof(err)))
+		return cli_fail(PROG, "--switch: %s", err);
+	if (!key_from_text(vp->switch_pub, vp->opt.switch_pubkey, strlen(vp->opt.switch_pubkey)))
+		return cli_fail(PROG, "--switch-pubkey: '%s' is not a base64 public key",
+				vp->opt.switch_pubkey);
+	if (!config_parse_ifname(vp->opt.tap, err, sizeof(err)))
+		return cli_fail(PROG, "--tap: %s", err);
+	for (unsigned i = 0; i < vp->opt.address_count; i++)
+		if (!config_parse_cidr(vp->opt.addresses[i], &vp->addresses[i], err, sizeof(err)))
+			return cli_fail(PROG, "--address: %s", err);
+	if (vp->opt.control_path)
+		snprintf(vp->control_path, sizeof(vp->control_path), "%s", vp->opt.control_path);
+	else
+		snprintf(vp->control_path, sizeof(vp->control_path), CONTROL_PREFIX "%s.sock",
+			 vp->opt.tap);
+	return 0;
+}
+
+static int setup_tap(struct vport *vp)
+{
+	char err[200];
+
+	vp->tap_fd = tap_open(vp->opt.tap, &vp->ifindex, err, sizeof(err));
+	if (vp->tap_fd < 0)
+		return cli_fail(PROG, "%s", err);
+	for (unsigned i = 0; i < vp->opt.address_count; i++)
+		if (netlink_addr_add(vp->ifindex, &vp->addresses[i], err, sizeof(err)) < 0)
+			return cli_fail(PROG, "%s: %s", vp->opt.tap, err);
+	if (netlink_link_set_mtu_up(vp->ifindex, (unsigned)vp->opt.mtu, err, sizeof(err)) < 0)
+		return cli_fail(PROG, "%s: %s", vp->opt.tap, err);
+	return 0;
+}
+
+static int setup(struct vport *vp)
+{
+	uint8_t priv[NOISE_KEY_LEN];
+	char host[CONFIG_HOST_MAX + 1], err[300];
+	uint16_t port;
+	bool ok;
+
+	if (sodium_init() < 0)
+		return cli_fail(PROG, "cannot initialise libsodium");
+	if (check_values(vp, host, &port) != 0)
+		return 1;
+	if (keyfile_read(vp->opt.key_path, priv, err, sizeof(err)) < 0)
+		return cli_fail(PROG, "%s", err);
+	ok = proto_identity_init(&vp->id, priv);
+	sodium_memzero(priv, sizeof(priv));
+	if (!ok)
+		return cli_fail(PROG, "key file %s: not a usable private key", vp->opt.key_path);
+	if (udp_resolve(host, port, false, &vp->switch_ep, err, sizeof(err)) < 0)
+		return cli_fail(PROG, "--switch: %s", err);
+	vp->buf_size = WIRE_DATA_OVERHEAD + frame_max_len((unsigned)vp->opt.mtu) + 1;
+	vp->tap_bufs = calloc(BATCH, vp->buf_size);
+	if (!vp->tap_bufs || udp_rx_init(&vp->rx, BATCH, vp->buf_size) < 0 ||
+	    udp_tx_init(&vp->tx, BATCH) < 0)
+		return cli_fail(PROG, "out of memory for packet buffers");
+	if (loop_init(&vp->loop, err, sizeof(err)) < 0)
+		return cli_fail(PROG, "%s", err);
+	vp->udp_fd = udp_open_for(&vp->switch_ep, err, sizeof(err));
+	if (vp->udp_fd < 0)
+		return cli_fail(PROG, "%s", err);
+	/* Connected: the kernel drops datagrams from anyone but the switch. */
+	if (connect(vp->udp_fd, (struct sockaddr *)&vp->switch_ep.addr, vp->switch_ep.len) < 0)
+		return cli_fail(PROG, "cannot connect UDP socket to %s: %s",
+				endpoint_format(&vp->switch_ep, host, sizeof(host)), strerror(errno));
+	if (setup_tap(vp) != 0)
+		return 1;
+	vp->control_fd = control_listen(vp->control_path, err, sizeof(err));
+	if (vp->control_fd < 0)
+		return cli_fail(PROG, "%s", err);
+	if (loop_add(&vp->loop, vp->udp_fd, LOOP_UDP, err, sizeof(err)) < 0 ||
+	    loop_add(&vp->loop, vp->tap_fd, LOOP_TAP, err, sizeof(err)) < 0 ||
+	    loop_add(&vp->loop, vp->control_fd, LOOP_CONTROL, err, sizeof(err)) < 0)
+		return cli_fail(PROG, "%s", err);
+	return 0;
+}
+
+static void teardown(struct vport *vp)
+{
+	session_wipe(&vp->session);
+	noise_wipe(&vp->init.hs);
+	proto_identity_wipe(&vp->id);
+	control_close(vp->control_fd, vp->control_path);
+	if (vp->tap_fd >= 0)
+		close(vp->tap_fd); /* the TAP device goes away with its last descriptor */
+	if (vp->udp_fd >= 0)
+		close(vp->udp_fd);
+	loop_free(&vp->loop);
+	udp_tx_free(&vp->tx);
+	udp_rx_free(&vp->rx);
+	free(vp->tap_bufs);
+}
+
+static int run(struct vport *vp)
+{
+	struct epoll_event events[8];
+
+	log_info("%s up (mtu %" PRIu64 "), connecting to switch %s", vp->opt.tap, vp->opt.mtu,
+		 vp->opt.switch_addr);
+	vp->now_ms = loop_now_ms();
+	timers_init(&vp->timers, vp->now_ms);
+	send_handshake(vp);
+	vp->running = true;
+	while (vp->running) {
+		int n = loop_wait(&vp->loop, events, 8);
+
+		if (n < 0) {
+			log_error("epoll_wait: %s", strerror(-n));
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			switch (events[i].data.u32) {
+			case LOOP_UDP: on_udp(vp); break;
+			case LOOP_TAP: on_tap(vp); break;
+			case LOOP_TICK: loop_take_tick(&vp->loop); on_tick(vp); break;
+			case LOOP_CONTROL: control_serve(vp->control_fd, on_control, vp); break;
+			case LOOP_SIGNAL: {
+				int sig = loop_take_signal(&vp->loop);
+
+				if (sig == SIGINT || sig == SIGTERM)
+					vp->running = false;
+				break;
+			}
+			}
+		}
+	}
+	log_info("shutting down");
+	return 0;
+}
+
+/* `vport show` with no --control: the only running port's socket, if just one. */
+static const char *default_control(char *buf, size_t len)
+{
+	glob_t g;
+
+	snprintf(buf, len, CONTROL_PREFIX "vport0.sock");
+	if (glob(CONTROL_PREFIX "*.sock", 0, NULL, &g) == 0) {
+		if (g.gl_pathc == 1)
+			snprintf(buf, len, "%s", g.gl_pathv[0]);
+		globfree(&g);
+	}
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	static struct vport vp;
+	char path[108];
+	int status;
+
+	if (argc > 1 && strcmp(argv[1], "show") == 0)
+		return cli_show(PROG, argc - 2, argv + 2, default_control(path, sizeof(path)));
+	if (cli_dispatch(PROG, argc, argv, NULL, &status))
+		return status;
+	if (parse_options(argc, argv, &vp.opt) != 0)
+		return 1;
+	log_init(PROG, vp.opt.log_level);
+	vp.tap_fd = vp.udp_fd = vp.control_fd = -1;
+	vp.loop.epfd = vp.loop.sigfd = vp.loop.timerfd = -1;
+	vp.started_ms = loop_now_ms();
+	status = setup(&vp);
+	if (status == 0)
+		status = run(&vp);
+	teardown(&vp);
+	return status;
+}

@@ -1,0 +1,836 @@
+/*
+ * vswitch — the switch daemon. Glue: it wires the loop, the UDP socket, the
+ * members file, the handshake responder, the sessions and the MAC table
+ * together. Every decision lives in a pure module; this file moves bytes.
+ *
+ * Ports are slots in a fixed array, one per member that has ever connected
+ * since it was last (re)admitted. A slot's number is the low 16 bits of every
+ * index the switch hands out in handshakes, so a data message finds its port
+ * and keypair in O(1); the high 16 bits are random, so indices are not
+ * guessable and a stale one rarely matches.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "control.h"
+#include "frame.h"
+#include "key.h"
+#include "keyfile.h"
+#include "log.h"
+#include "loop.h"
+#include "mactable.h"
+#include "members.h"
+#include "proto.h"
+#include "session.h"
+#include "timers.h"
+#include "udp.h"
+#include "wire.h"
+
+#define PROG "vswitch"
+#define DEFAULT_CONTROL CONTROL_DIR "/vswitch.sock"
+#define SWITCH_MAX_PORTS 4096u /* fits the 16-bit slot in an index */
+#define SLOT_BITS 16
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+#define RX_BATCH 64u
+#define TX_POOL 64u
+#define MEMBERS_FILE_MAX (16u << 20)
+
+enum port_drop {
+	DROP_MAC_PORT_FULL,
+	DROP_MAC_TABLE_FULL,
+	DROP_FILTERED, /* destination on the ingress port */
+	DROP_NO_SESSION, /* to this port: no keypair may send yet */
+	PORT_DROP_COUNT,
+};
+static const char *const port_drop_names[PORT_DROP_COUNT] = {
+	"mac_port_full", "mac_table_full", "filtered", "tx_no_session",
+};
+
+struct port_stats {
+	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes, rx_keepalives, handshakes;
+	uint64_t frame[FRAME_VERDICT_COUNT];
+	uint64_t session[SESSION_RESULT_COUNT];
+	uint64_t drop[PORT_DROP_COUNT];
+	uint64_t stale_handshake;
+};
+
+struct port {
+	bool in_use;
+	bool is_connected;
+	bool has_timestamp;
+	uint8_t pub[NOISE_KEY_LEN];
+	char name[MEMBERS_NAME_MAX + 1];
+	struct session session;
+	struct timers timers;
+	struct endpoint endpoint;
+	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
+	time_t last_handshake; /* wall clock, for the status view */
+	struct port_stats st;
+};
+
+enum switch_drop {
+	SW_DROP_BAD_MAC1,
+	SW_DROP_BAD_HANDSHAKE,
+	SW_DROP_UNKNOWN_KEY,
+	SW_DROP_UNKNOWN_INDEX,
+	SW_DROP_UNEXPECTED,
+	SW_DROP_PORTS_FULL,
+	SWITCH_DROP_COUNT,
+};
+static const char *const switch_drop_names[SWITCH_DROP_COUNT] = {
+	"bad_mac1", "bad_handshake", "unknown_key", "unknown_index", "unexpected", "ports_full",
+};
+
+struct options {
+	const char *listen, *key_path, *members_path, *control_path;
+	uint64_t mac_age_s, max_macs, max_macs_per_port, mtu;
+	enum log_level log_level;
+};
+
+struct vswitch {
+	struct options opt;
+	struct proto_identity id;
+	struct members members;
+	struct port ports[SWITCH_MAX_PORTS];
+	struct mactable *macs;
+	struct endpoint listen;
+	struct loop loop;
+	int udp_fd, control_fd;
+	struct udp_rx rx;
+	struct udp_tx tx;
+	uint8_t *pool;
+	size_t buf_size;
+	unsigned pool_used;
+	uint64_t now_ms, started_ms, last_age_ms;
+	uint64_t rx_header[WIRE_ERR_COUNT];
+	uint64_t drop[SWITCH_DROP_COUNT];
+	struct ratelimit unknown_key_log, roam_log;
+	bool running;
+};
+
+static uint32_t slot_of(const struct vswitch *sw, const struct port *p)
+{
+	return (uint32_t)(p - sw->ports);
+}
+
+static const char *port_label(const struct port *p, char buf[KEY_BASE64_LEN + 1])
+{
+	if (p->name[0])
+		return p->name;
+	key_to_base64(buf, p->pub);
+	buf[8] = '\0';
+	return buf;
+}
+
+/* ---- sending ---- */
+
+static uint8_t *pool_get(struct vswitch *sw)
+{
+	if (sw->pool_used == TX_POOL) {
+		udp_tx_flush(&sw->tx, sw->udp_fd);
+		sw->pool_used = 0;
+	}
+	return sw->pool + (size_t)sw->pool_used++ * sw->buf_size;
+}
+
+static void flush(struct vswitch *sw)
+{
+	udp_tx_flush(&sw->tx, sw->udp_fd);
+	sw->pool_used = 0;
+}
+
+/* msg holds headroom, frame_len bytes of frame and room for the tag. */
+static void send_sealed(struct vswitch *sw, struct port *p, uint8_t *msg, size_t frame_len)
+{
+	enum session_result why;
+	size_t len = proto_seal_data(&p->session, msg, frame_len, sw->now_ms, &why);
+
+	if (len == 0) {
+		p->st.drop[DROP_NO_SESSION]++;
+		return;
+	}
+	udp_tx_add(&sw->tx, sw->udp_fd, msg, len, &p->endpoint);
+	timers_data_sent(&p->timers, sw->now_ms);
+	if (frame_len > 0) {
+		p->st.tx_frames++;
+		p->st.tx_bytes += frame_len;
+	}
+}
+
+static void send_copy(struct vswitch *sw, struct port *p, const uint8_t *frame, size_t len)
+{
+	uint8_t *msg = pool_get(sw);
+
+	memcpy(msg + WIRE_DATA_HEADER_LEN, frame, len);
+	send_sealed(sw, p, msg, len);
+}
+
+/* ---- ports ---- */
+
+static void port_disconnect(struct vswitch *sw, struct port *p, const char *why)
+{
+	char label[KEY_BASE64_LEN + 1];
+
+	if (p->is_connected)
+		log_info("port %s %s", port_label(p, label), why);
+	session_wipe(&p->session);
+	mactable_flush_port(sw->macs, slot_of(sw, p));
+	p->is_connected = false;
+}
+
+static void port_release(struct vswitch *sw, struct port *p)
+{
+	port_disconnect(sw, p, "is no longer a member: cut off");
+	sodium_memzero(p, sizeof(*p));
+}
+
+static struct port *port_for_member(struct vswitch *sw, const struct member *m)
+{
+	struct port *free_slot = NULL;
+
+	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++) {
+		struct port *p = &sw->ports[i];
+
+		if (p->in_use && memcmp(p->pub, m->pub, NOISE_KEY_LEN) == 0)
+			return p;
+		if (!p->in_use && !free_slot)
+			free_slot = p;
+	}
+	if (!free_slot)
+		return NULL;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->in_use = true;
+	memcpy(free_slot->pub, m->pub, NOISE_KEY_LEN);
+	memcpy(free_slot->name, m->name, sizeof(free_slot->name));
+	return free_slot;
+}
+
+/* A fresh local index for p's slot that none of its keypairs uses. */
+static uint32_t new_index(struct vswitch *sw, struct port *p)
+{
+	uint32_t idx;
+
+	do
+		idx = (randombytes_random() & ~SLOT_MASK) | slot_of(sw, p);
+	while (session_find(&p->session, idx));
+	return idx;
+}
+
+/* ---- receiving ---- */
+
+static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const struct endpoint *from)
+{
+	struct proto_incoming in;
+	struct wire_init w;
+	const struct member *m;
+	struct port *p;
+	uint8_t e_priv[NOISE_KEY_LEN];
+	enum wire_error werr = wire_decode_init(msg, len, &w);
+	enum proto_result r;
+	uint8_t *out;
+	size_t out_len;
+	char label[KEY_BASE64_LEN + 1], where[64];
+
+	if (werr != WIRE_OK) {
+		sw->rx_header[werr]++;
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	r = proto_consume_init(&in, &sw->id, msg, len, &w);
+	if (r != PROTO_OK) {
+		sw->drop[r == PROTO_BAD_MAC1 ? SW_DROP_BAD_MAC1 : SW_DROP_BAD_HANDSHAKE]++;
+		goto out;
+	}
+	m = members_find(&sw->members, in.hs.rs);
+	if (!m) {
+		sw->drop[SW_DROP_UNKNOWN_KEY]++;
+		if (ratelimit_allow(&sw->unknown_key_log, sw->now_ms)) {
+			key_to_base64(label, in.hs.rs);
+			log_warn("refused handshake from %s: key %s is not a member",
+				 endpoint_format(from, where, sizeof(where)), label);
+		}
+		goto out;
+	}
+	p = port_for_member(sw, m);
+	if (!p) {
+		sw->drop[SW_DROP_PORTS_FULL]++;
+		goto out;
+	}
+	if (p->has_timestamp && wire_timestamp_cmp(in.timestamp, p->last_timestamp) <= 0) {
+		p->st.stale_handshake++;
+		goto out;
+	}
+	randombytes_buf(e_priv, sizeof(e_priv));
+	out = pool_get(sw);
+	out_len = proto_create_resp(&in, e_priv, new_index(sw, p), &p->session, sw->now_ms, out,
+				    sw->buf_size);
+	sodium_memzero(e_priv, sizeof(e_priv));
+	if (out_len == 0) {
+		sw->drop[SW_DROP_BAD_HANDSHAKE]++;
+		goto out;
+	}
+	memcpy(p->last_timestamp, in.timestamp, WIRE_TIMESTAMP_LEN);
+	p->has_timestamp = true;
+	p->endpoint = *from;
+	p->last_handshake = time(NULL);
+	p->st.handshakes++;
+	if (!p->is_connected) {
+		p->is_connected = true;
+		timers_init(&p->timers, sw->now_ms);
+		log_info("port %s connected from %s", port_label(p, label),
+			 endpoint_format(from, where, sizeof(where)));
+	}
+	timers_data_received(&p->timers, sw->now_ms);
+	udp_tx_add(&sw->tx, sw->udp_fd, out, out_len, from);
+	timers_data_sent(&p->timers, sw->now_ms);
+out:
+	proto_incoming_wipe(&in);
+}
+
+static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, size_t len)
+{
+	uint32_t in_slot = slot_of(sw, in), out_slot;
+	enum frame_verdict v = frame_check(frame, len, (unsigned)sw->opt.mtu);
+	enum mactable_learn_result lr;
+
+	if (v != FRAME_OK) {
+		in->st.frame[v]++;
+		return;
+	}
+	lr = mactable_learn(sw->macs, frame_src(frame), in_slot, sw->now_ms);
+	if (lr == MACTABLE_PORT_FULL || lr == MACTABLE_TABLE_FULL) {
+		in->st.drop[lr == MACTABLE_PORT_FULL ? DROP_MAC_PORT_FULL : DROP_MAC_TABLE_FULL]++;
+		return;
+	}
+	in->st.rx_frames++;
+	in->st.rx_bytes += len;
+	switch (mactable_forward(sw->macs, frame_dst(frame), in_slot, sw->now_ms, &out_slot)) {
+	case FWD_UNICAST:
+		/* The frame already sits behind data-header headroom: seal it in place. */
+		send_sealed(sw, &sw->ports[out_slot], frame - WIRE_DATA_HEADER_LEN, len);
+		break;
+	case FWD_FLOOD:
+		for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
+			if (i != in_slot && sw->ports[i].is_connected)
+				send_copy(sw, &sw->ports[i], frame, len);
+		break;
+	case FWD_FILTER:
+		in->st.drop[DROP_FILTERED]++;
+		break;
+	}
+}
+
+static void note_endpoint(struct vswitch *sw, struct port *p, const struct endpoint *from)
+{
+	char label[KEY_BASE64_LEN + 1], where[64];
+
+	if (endpoint_equal(&p->endpoint, from))
+		return;
+	p->endpoint = *from;
+	if (ratelimit_allow(&sw->roam_log, sw->now_ms))
+		log_info("port %s roamed to %s", port_label(p, label),
+			 endpoint_format(from, where, sizeof(where)));
+}
+
+static void on_data(struct vswitch *sw, uint8_t *msg, size_t len, const struct endpoint *from)
+{
+	struct wire_data d;
+	enum wire_error werr = wire_decode_data(msg, len, &d);
+	enum session_result r;
+	struct port *p;
+	uint8_t *frame;
+	size_t frame_len;
+	uint32_t slot;
+
+	if (werr != WIRE_OK) {
+		sw->rx_header[werr]++;
+		return;
+	}
+	slot = d.receiver_index & SLOT_MASK;
+	p = slot < SWITCH_MAX_PORTS ? &sw->ports[slot] : NULL;
+	if (!p || !p->is_connected) {
+		sw->drop[SW_DROP_UNKNOWN_INDEX]++;
+		return;
+	}
+	r = proto_open_data(&p->session, &d, sw->now_ms, &frame, &frame_len);
+	if (r != SESSION_OK) {
+		if (r == SESSION_NO_KEY)
+			sw->drop[SW_DROP_UNKNOWN_INDEX]++;
+		else
+			p->st.session[r]++;
+		return;
+	}
+	timers_data_received(&p->timers, sw->now_ms);
+	note_endpoint(sw, p, from);
+	if (frame_len == 0) {
+		p->st.rx_keepalives++;
+		return;
+	}
+	forward_frame(sw, p, frame, frame_len);
+}
+
+static void on_datagram(struct vswitch *sw, uint8_t *msg, size_t len, const struct endpoint *from)
+{
+	enum wire_type type;
+	enum wire_error werr = wire_peek(msg, len, &type);
+
+	if (werr != WIRE_OK) {
+		sw->rx_header[werr]++;
+		return;
+	}
+	switch (type) {
+	case WIRE_HANDSHAKE_INIT:
+		on_init(sw, msg, len, from);
+		break;
+	case WIRE_DATA:
+		on_data(sw, msg, len, from);
+		break;
+	case WIRE_HANDSHAKE_RESP:
+		sw->drop[SW_DROP_UNEXPECTED]++;
+		break;
+	}
+}
+
+static void on_udp(struct vswitch *sw)
+{
+	int n;
+
+	do {
+		n = udp_rx_batch(sw->udp_fd, &sw->rx);
+		sw->now_ms = loop_now_ms();
+		for (int i = 0; i < n; i++) {
+			struct endpoint from;
+
+			from.len = sw->rx.msgs[i].msg_hdr.msg_namelen;
+			memcpy(&from.addr, &sw->rx.addrs[i], sizeof(from.addr));
+			on_datagram(sw, udp_rx_buf(&sw->rx, (unsigned)i), sw->rx.msgs[i].msg_len,
+				    &from);
+		}
+		flush(sw);
+	} while (n == (int)sw->rx.cap);
+}
+
+/* ---- timers ---- */
+
+static void on_tick(struct vswitch *sw)
+{
+	sw->now_ms = loop_now_ms();
+	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++) {
+		struct port *p = &sw->ports[i];
+		unsigned due;
+
+		if (!p->is_connected)
+			continue;
+		session_expire(&p->session, sw->now_ms);
+		due = timers_responder_due(&p->timers, sw->now_ms);
+		if (due & TIMER_PEER_DEAD)
+			port_disconnect(sw, p, "expired: no packet for 30 s");
+		else if ((due & TIMER_SEND_KEEPALIVE) && session_send_keypair(&p->session, sw->now_ms))
+			send_sealed(sw, p, pool_get(sw), 0);
+	}
+	if (sw->now_ms - sw->last_age_ms >= 1000) {
+		mactable_expire(sw->macs, sw->now_ms);
+		sw->last_age_ms = sw->now_ms;
+	}
+	flush(sw);
+}
+
+/* ---- members ---- */
+
+static int read_text_file(const char *path, char **text, size_t *len, char *err, size_t err_len)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, ret = 0;
+
+	*text = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot open %s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MEMBERS_FILE_MAX) {
+		ret = -EINVAL;
+		snprintf(err, err_len, "%s is not a regular file of at most %u bytes", path,
+			 MEMBERS_FILE_MAX);
+		goto out;
+	}
+	*text = malloc((size_t)st.st_size + 1);
+	if (!*text) {
+		ret = -ENOMEM;
+		snprintf(err, err_len, "out of memory reading %s", path);
+		goto out;
+	}
+	*len = 0;
+	while ((n = read(fd, *text + *len, (size_t)st.st_size + 1 - *len)) > 0)
+		*len += (size_t)n;
+	if (n < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot read %s: %s", path, strerror(errno));
+	}
+out:
+	close(fd);
+	if (ret < 0) {
+		free(*text);
+		*text = NULL;
+	}
+	return ret;
+}
+
+static int load_members(const char *path, struct members *out, char *err, size_t err_len)
+{
+	char why[200];
+	char *text;
+	size_t len = 0;
+	int ret = read_text_file(path, &text, &len, err, err_len);
+
+	if (ret < 0)
+		return ret;
+	ret = members_parse(out, text, len, why, sizeof(why));
+	free(text);
+	if (ret < 0) {
+		snprintf(err, err_len, "members file %s: %s", path, why);
+		members_free(out);
+	}
+	return ret;
+}
+
+static void reload_members(struct vswitch *sw)
+{
+	struct members fresh;
+	char err[300];
+
+	if (load_members(sw->opt.members_path, &fresh, err, sizeof(err)) < 0) {
+		log_error("%s; keeping the previous members", err);
+		return;
+	}
+	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++) {
+		struct port *p = &sw->ports[i];
+		const struct member *m;
+
+		if (!p->in_use)
+			continue;
+		m = members_find(&fresh, p->pub);
+		if (!m)
+			port_release(sw, p);
+		else
+			memcpy(p->name, m->name, sizeof(p->name));
+	}
+	members_free(&sw->members);
+	sw->members = fresh;
+	log_info("reloaded %s: %u members", sw->opt.members_path, fresh.count);
+}
+
+/* ---- status ---- */
+
+static void show_counters(FILE *out, const char *const *names, const uint64_t *values, size_t n,
+			  size_t skip_first)
+{
+	for (size_t i = skip_first; i < n; i++)
+		fprintf(out, " %s=%" PRIu64, names[i], values[i]);
+}
+
+static void show_port(FILE *out, const struct port *p, time_t wall_now)
+{
+	char key[KEY_BASE64_LEN + 1], where[64];
+
+	key_to_base64(key, p->pub);
+	fprintf(out, "\nport %s\n  key: %s\n", p->name[0] ? p->name : "(unnamed)", key);
+	if (!p->is_connected) {
+		fprintf(out, "  state: not connected\n");
+		return;
+	}
+	fprintf(out, "  state: connected\n  endpoint: %s\n",
+		endpoint_format(&p->endpoint, where, sizeof(where)));
+	fprintf(out, "  latest handshake: %lld s ago\n", (long long)(wall_now - p->last_handshake));
+	fprintf(out, "  rx: frames=%" PRIu64 " bytes=%" PRIu64 " keepalives=%" PRIu64 "\n",
+		p->st.rx_frames, p->st.rx_bytes, p->st.rx_keepalives);
+	fprintf(out, "  tx: frames=%" PRIu64 " bytes=%" PRIu64 "\n", p->st.tx_frames,
+		p->st.tx_bytes);
+	fprintf(out, "  drops:");
+	for (int v = 1; v < FRAME_VERDICT_COUNT; v++)
+		fprintf(out, " %s=%" PRIu64, frame_verdict_name((enum frame_verdict)v), p->st.frame[v]);
+	for (int r = SESSION_EXPIRED; r < SESSION_RESULT_COUNT; r++)
+		fprintf(out, " %s=%" PRIu64, session_result_name((enum session_result)r),
+			p->st.session[r]);
+	show_counters(out, port_drop_names, p->st.drop, PORT_DROP_COUNT, 0);
+	fprintf(out, " stale_handshake=%" PRIu64 "\n", p->st.stale_handshake);
+}
+
+struct mac_show {
+	FILE *out;
+	const struct vswitch *sw;
+};
+
+static bool show_mac(const uint8_t mac[FRAME_MAC_LEN], uint32_t port, uint64_t last_seen_ms,
+		     void *arg)
+{
+	struct mac_show *ms = arg;
+	const struct port *p = &ms->sw->ports[port];
+	char text[18], label[KEY_BASE64_LEN + 1];
+
+	frame_mac_format(mac, text);
+	fprintf(ms->out, "  %s  port %s  age %" PRIu64 " s\n", text, port_label(p, label),
+		(ms->sw->now_ms - last_seen_ms) / 1000);
+	return true;
+}
+
+static int on_control(const char *request, FILE *out, void *arg)
+{
+	struct vswitch *sw = arg;
+	struct mactable_stats ms;
+	struct mac_show walk = { out, sw };
+	char key[KEY_BASE64_LEN + 1], where[64];
+	uint32_t connected = 0;
+	time_t wall_now = time(NULL);
+
+	if (strcmp(request, "show") != 0)
+		return -EINVAL;
+	sw->now_ms = loop_now_ms();
+	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
+		connected += sw->ports[i].is_connected;
+	mactable_get_stats(sw->macs, &ms);
+	key_to_base64(key, sw->id.pub);
+	fprintf(out, "switch\n  version: %s\n  public key: %s\n  listening: %s\n", VSWITCH_VERSION,
+		key, endpoint_format(&sw->listen, where, sizeof(where)));
+	fprintf(out, "  mtu: %" PRIu64 "\n  members: %u\n  ports connected: %u\n", sw->opt.mtu,
+		sw->members.count, connected);
+	fprintf(out, "  uptime: %" PRIu64 " s\n", (sw->now_ms - sw->started_ms) / 1000);
+	fprintf(out, "  drops:");
+	show_counters(out, switch_drop_names, sw->drop, SWITCH_DROP_COUNT, 0);
+	for (int e = 1; e < WIRE_ERR_COUNT; e++)
+		fprintf(out, " %s=%" PRIu64, wire_error_name((enum wire_error)e), sw->rx_header[e]);
+	fprintf(out, " tx_errors=%" PRIu64 "\n", sw->tx.errors);
+	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
+		if (sw->ports[i].in_use)
+			show_port(out, &sw->ports[i], wall_now);
+	fprintf(out, "\nmac table: %u entries (learned=%" PRIu64 " moved=%" PRIu64 " aged=%" PRIu64
+		     " refused_port_full=%" PRIu64 " refused_table_full=%" PRIu64 ")\n",
+		ms.entries, ms.learned, ms.moved, ms.aged, ms.refused_port_full,
+		ms.refused_table_full);
+	mactable_foreach(sw->macs, show_mac, &walk);
+	return 0;
+}
+
+/* ---- startup and shutdown ---- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: " PROG " --listen [ADDR:]PORT --key FILE --members FILE [options]\n"
+		"       " PROG " show [--control PATH]\n"
+		"       " PROG " genkey | pubkey\n"
+		"\n"
+		"  --listen [ADDR:]PORT     UDP address to listen on; PORT alone means every\n"
+		"                           IPv4 and IPv6 address ([2001:db8::1]:PORT for one)\n"
+		"  --key FILE               private key (mode 0600), as '" PROG " genkey' writes\n"
+		"  --members FILE           public keys allowed to join, one per line, optional\n"
+		"                           name after it, '#' comments; SIGHUP reloads it\n"
+		"  --mtu N                  largest IP packet a frame may carry (default %d)\n"
+		"  --mac-age SECONDS        forget a MAC not seen for this long (default %u)\n"
+		"  --max-macs N             MAC table size (default %u)\n"
+		"  --max-macs-per-port N    MACs one port may use (default %u)\n"
+		"  --control PATH           control socket (default " DEFAULT_CONTROL ")\n"
+		"  --verbose                log debug messages\n"
+		"  --help                   show this help\n",
+		WIRE_DEFAULT_TAP_MTU, MACTABLE_DEFAULT_AGE_MS / 1000, MACTABLE_DEFAULT_MAX_TOTAL,
+		MACTABLE_DEFAULT_MAX_PER_PORT);
+}
+
+static int parse_number(const char *flag, const char *text, uint64_t min, uint64_t max,
+			uint64_t *out)
+{
+	char err[160];
+
+	if (!config_parse_u64(text, min, max, out, err, sizeof(err)))
+		return cli_fail(PROG, "%s: %s", flag, err);
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "members", required_argument, NULL, 'm' },
+		{ "mtu", required_argument, NULL, 'M' },
+		{ "mac-age", required_argument, NULL, 'a' },
+		{ "max-macs", required_argument, NULL, 'T' },
+		{ "max-macs-per-port", required_argument, NULL, 'P' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, bad = 0;
+
+	*o = (struct options){
+		.control_path = DEFAULT_CONTROL,
+		.mac_age_s = MACTABLE_DEFAULT_AGE_MS / 1000,
+		.max_macs = MACTABLE_DEFAULT_MAX_TOTAL,
+		.max_macs_per_port = MACTABLE_DEFAULT_MAX_PER_PORT,
+		.mtu = WIRE_DEFAULT_TAP_MTU,
+		.log_level = LOG_INFO,
+	};
+	opterr = 0;
+	while (!bad && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l': o->listen = optarg; break;
+		case 'k': o->key_path = optarg; break;
+		case 'm': o->members_path = optarg; break;
+		case 'c': o->control_path = optarg; break;
+		case 'v': o->log_level = LOG_DEBUG; break;
+		case 'M': bad = parse_number("--mtu", optarg, WIRE_MIN_TAP_MTU, WIRE_MAX_TAP_MTU, &o->mtu); break;
+		case 'a': bad = parse_number("--mac-age", optarg, 1, 86400, &o->mac_age_s); break;
+		case 'T': bad = parse_number("--max-macs", optarg, 1, 1u << 24, &o->max_macs); break;
+		case 'P': bad = parse_number("--max-macs-per-port", optarg, 1, 1u << 24, &o->max_macs_per_port); break;
+		case 'h': usage(stdout); exit(0);
+		default:
+			return cli_fail(PROG, "unknown or incomplete option '%s' (see --help)",
+					argv[optind - 1]);
+		}
+	}
+	if (bad)
+		return 1;
+	if (optind < argc)
+		return cli_fail(PROG, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (!o->listen || !o->key_path || !o->members_path)
+		return cli_fail(PROG, "--listen, --key and --members are required (see --help)");
+	return 0;
+}
+
+static int setup(struct vswitch *sw)
+{
+	uint8_t priv[NOISE_KEY_LEN], hash_key[16];
+	char host[CONFIG_HOST_MAX + 1], err[300];
+	uint16_t port;
+	bool ok;
+
+	if (sodium_init() < 0)
+		return cli_fail(PROG, "cannot initialise libsodium");
+	if (!config_parse_hostport(sw->opt.listen, true, host, &port, err, sizeof(err)))
+		return cli_fail(PROG, "--listen: %s", err);
+	if (udp_resolve(host, port, true, &sw->listen, err, sizeof(err)) < 0)
+		return cli_fail(PROG, "--listen: %s", err);
+	if (keyfile_read(sw->opt.key_path, priv, err, sizeof(err)) < 0)
+		return cli_fail(PROG, "%s", err);
+	ok = proto_identity_init(&sw->id, priv);
+	sodium_memzero(priv, sizeof(priv));
+	if (!ok)
+		return cli_fail(PROG, "key file %s: not a usable private key", sw->opt.key_path);
+	if (load_members(sw->opt.members_path, &sw->members, err, sizeof(err)) < 0)
+		return cli_fail(PROG, "%s", err);
+	randombytes_buf(hash_key, sizeof(hash_key));
+	sw->macs = mactable_new((uint32_t)sw->opt.max_macs, (uint32_t)sw->opt.max_macs_per_port,
+				SWITCH_MAX_PORTS, sw->opt.mac_age_s * 1000, hash_key);
+	if (!sw->macs)
+		return cli_fail(PROG, "cannot allocate the MAC table");
+	sw->buf_size = WIRE_DATA_OVERHEAD + frame_max_len((unsigned)sw->opt.mtu) + 1;
+	if (sw->buf_size < WIRE_INIT_LEN)
+		sw->buf_size = WIRE_INIT_LEN;
+	sw->pool = calloc(TX_POOL, sw->buf_size);
+	if (!sw->pool || udp_rx_init(&sw->rx, RX_BATCH, sw->buf_size) < 0 ||
+	    udp_tx_init(&sw->tx, RX_BATCH + TX_POOL) < 0)
+		return cli_fail(PROG, "out of memory for packet buffers");
+	if (loop_init(&sw->loop, err, sizeof(err)) < 0)
+		return cli_fail(PROG, "%s", err);
+	sw->udp_fd = udp_open(&sw->listen, err, sizeof(err));
+	if (sw->udp_fd < 0)
+		return cli_fail(PROG, "%s", err);
+	sw->control_fd = control_listen(sw->opt.control_path, err, sizeof(err));
+	if (sw->control_fd < 0)
+		return cli_fail(PROG, "%s", err);
+	if (loop_add(&sw->loop, sw->udp_fd, LOOP_UDP, err, sizeof(err)) < 0 ||
+	    loop_add(&sw->loop, sw->control_fd, LOOP_CONTROL, err, sizeof(err)) < 0)
+		return cli_fail(PROG, "%s", err);
+	return 0;
+}
+
+/* Releases everything setup() acquired; safe on a partly set-up switch. */
+static void teardown(struct vswitch *sw)
+{
+	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
+		session_wipe(&sw->ports[i].session);
+	proto_identity_wipe(&sw->id);
+	control_close(sw->control_fd, sw->opt.control_path);
+	if (sw->udp_fd >= 0)
+		close(sw->udp_fd);
+	loop_free(&sw->loop);
+	udp_tx_free(&sw->tx);
+	udp_rx_free(&sw->rx);
+	free(sw->pool);
+	mactable_free(sw->macs);
+	members_free(&sw->members);
+}
+
+static void on_signal(struct vswitch *sw)
+{
+	int sig = loop_take_signal(&sw->loop);
+
+	if (sig == SIGHUP)
+		reload_members(sw);
+	else if (sig == SIGINT || sig == SIGTERM)
+		sw->running = false;
+}
+
+static int run(struct vswitch *sw)
+{
+	struct epoll_event events[8];
+	char key[KEY_BASE64_LEN + 1], where[64];
+
+	key_to_base64(key, sw->id.pub);
+	log_info("listening on %s, public key %s, %u members",
+		 endpoint_format(&sw->listen, where, sizeof(where)), key, sw->members.count);
+	sw->running = true;
+	while (sw->running) {
+		int n = loop_wait(&sw->loop, events, 8);
+
+		if (n < 0) {
+			log_error("epoll_wait: %s", strerror(-n));
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			switch (events[i].data.u32) {
+			case LOOP_UDP: on_udp(sw); break;
+			case LOOP_TICK: loop_take_tick(&sw->loop); on_tick(sw); break;
+			case LOOP_SIGNAL: on_signal(sw); break;
+			case LOOP_CONTROL: control_serve(sw->control_fd, on_control, sw); break;
+			}
+		}
+	}
+	log_info("shutting down");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct vswitch sw; /* large (the port array): not on the stack */
+	int status;
+
+	if (cli_dispatch(PROG, argc, argv, DEFAULT_CONTROL, &status))
+		return status;
+	if (parse_options(argc, argv, &sw.opt) != 0)
+		return 1;
+	log_init(PROG, sw.opt.log_level);
+	sw.udp_fd = sw.control_fd = -1;
+	sw.loop.epfd = sw.loop.sigfd = sw.loop.timerfd = -1;
+	sw.started_ms = sw.last_age_ms = loop_now_ms();
+	status = setup(&sw);
+	if (status == 0)
+		status = run(&sw);
+	teardown(&sw);
+	return status;
+}
