@@ -13,7 +13,7 @@ WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvl
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := $(WARN) $(CFLAGS) -Isrc -DVSWITCH_VERSION='"$(VERSION)"'
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LIBS    := -lsodium -lcrypto -lpthread
+LIBS    := -lsodium
 TESTLIBS := -lcmocka
 
 ifeq ($(V),1)
@@ -33,8 +33,6 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=build/tools/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-# Pure modules only: fuzz targets link no I/O code.
-PURE_SRC := $(filter-out src/tap.c src/netlink.c src/udp.c src/loop.c src/control.c src/log.c src/keyfile.c src/switchd.c src/portd.c src/cli.c,$(LIB_SRC))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all test unit netns fuzz fuzz-smoke demo bench check format clean deps tools
@@ -67,10 +65,10 @@ build/tools/%: tests/tools/%.c $(REL_OBJ) $(HDRS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(REL_OBJ) $(LIBS)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_SRC) $(HDRS)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)clang $(WARN) -O1 -g -Isrc -fsanitize=fuzzer,address,undefined -o $@ $< $(PURE_SRC) $(LIBS)
+	$(Q)clang $(WARN) -O1 -g -Isrc -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
 
 deps:
 	$(Q)scripts/deps.sh
@@ -91,7 +89,7 @@ netns: build/san/vswitch build/san/vport $(TOOL_BIN)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all build/san/vswitch build/san/vport $(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN)
-	$(Q)scripts/run-all-tests.sh
+	$(Q)UNIT="$(UNIT_BIN)" FUZZ="$(FUZZ_BIN)" scripts/run-all-tests.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -193,3 +193,9 @@ int wire_timestamp_cmp(const uint8_t a[WIRE_TIMESTAMP_LEN], const uint8_t b[WIRE
 {
 	return memcmp(a, b, WIRE_TIMESTAMP_LEN);
 }
+
+/* docs/protocol.md gives these sizes byte by byte; keep them in step. */
+_Static_assert(WIRE_INIT_LEN == 132, "initiation size differs from docs/protocol.md");
+_Static_assert(WIRE_RESP_LEN == 76, "response size differs from docs/protocol.md");
+_Static_assert(WIRE_DATA_OVERHEAD == 32, "data overhead differs from docs/protocol.md");
+_Static_assert(WIRE_DEFAULT_TAP_MTU == 1402, "default MTU differs from docs/protocol.md");

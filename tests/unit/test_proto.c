@@ -1,0 +1,257 @@
+/*
+ * proto: a whole port-to-switch exchange without sockets — handshake, key
+ * confirmation, frames both ways, rekey, and the refusals on the way.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <string.h>
+
+#include "proto.h"
+
+struct node {
+	struct proto_identity id;
+	struct session session;
+};
+
+static struct node port, sw;
+static uint8_t e_port[NOISE_KEY_LEN], e_sw[NOISE_KEY_LEN];
+
+static void make_node(struct node *n, uint8_t seed)
+{
+	uint8_t priv[NOISE_KEY_LEN];
+
+	memset(priv, seed, sizeof(priv));
+	priv[0] &= 248;
+	assert_true(proto_identity_init(&n->id, priv));
+	memset(&n->session, 0, sizeof(n->session));
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	make_node(&port, 1);
+	make_node(&sw, 2);
+	memset(e_port, 3, sizeof(e_port));
+	memset(e_sw, 4, sizeof(e_sw));
+	return 0;
+}
+
+static void stamp(uint8_t ts[WIRE_TIMESTAMP_LEN], uint64_t sec)
+{
+	wire_timestamp_encode(ts, sec, 0);
+}
+
+/* Port initiates, switch answers; returns the switch's view of the initiator. */
+static void handshake(struct proto_initiation *pi, uint64_t now, uint32_t port_idx,
+		      uint32_t sw_idx)
+{
+	uint8_t init[WIRE_INIT_LEN], resp[WIRE_RESP_LEN], ts[WIRE_TIMESTAMP_LEN];
+	struct proto_incoming in;
+	struct wire_init wi;
+	struct wire_resp wr;
+
+	stamp(ts, now);
+	assert_int_equal(proto_create_init(pi, &port.id, sw.id.pub, e_port, ts, port_idx, init,
+					   sizeof(init)),
+			 WIRE_INIT_LEN);
+	assert_int_equal(wire_decode_init(init, sizeof(init), &wi), WIRE_OK);
+	assert_int_equal(proto_consume_init(&in, &sw.id, init, sizeof(init), &wi), PROTO_OK);
+	assert_memory_equal(in.hs.rs, port.id.pub, NOISE_KEY_LEN);
+	assert_memory_equal(in.timestamp, ts, WIRE_TIMESTAMP_LEN);
+	assert_int_equal(proto_create_resp(&in, e_sw, sw_idx, &sw.session, now, resp, sizeof(resp)),
+			 WIRE_RESP_LEN);
+	proto_incoming_wipe(&in);
+	assert_int_equal(wire_decode_resp(resp, sizeof(resp), &wr), WIRE_OK);
+	assert_int_equal(proto_consume_resp(pi, &port.id, resp, sizeof(resp), &wr, &port.session,
+					    now),
+			 PROTO_OK);
+}
+
+/* Seal frame (len bytes) on from, open on to; returns the opened length. */
+static enum session_result transfer(struct node *from, struct node *to, const char *frame,
+				    size_t len, uint64_t now, size_t *out_len)
+{
+	uint8_t msg[256], *opened;
+	struct wire_data d;
+	enum session_result why;
+	size_t n;
+
+	memcpy(msg + WIRE_DATA_HEADER_LEN, frame, len);
+	n = proto_seal_data(&from->session, msg, len, now, &why);
+	if (n == 0)
+		return why;
+	assert_int_equal(n, len + WIRE_DATA_OVERHEAD);
+	assert_int_equal(wire_decode_data(msg, n, &d), WIRE_OK);
+	why = proto_open_data(&to->session, &d, now, &opened, out_len);
+	if (why == SESSION_OK)
+		assert_memory_equal(opened, frame, len);
+	return why;
+}
+
+static void test_handshake_then_data(void **state)
+{
+	struct proto_initiation pi = { 0 };
+	size_t len;
+
+	(void)state;
+	handshake(&pi, 1000, 0x11111111, 0x22220001);
+	/* The switch may not send before the port confirms the keypair. */
+	assert_int_equal(transfer(&sw, &port, "hello", 5, 1000, &len), SESSION_NO_KEY);
+	assert_int_equal(transfer(&port, &sw, "", 0, 1000, &len), SESSION_OK);
+	assert_int_equal(len, 0);
+	assert_int_equal(transfer(&sw, &port, "hello port", 10, 1001, &len), SESSION_OK);
+	assert_int_equal(len, 10);
+	assert_int_equal(transfer(&port, &sw, "hello switch", 12, 1002, &len), SESSION_OK);
+	assert_int_equal(len, 12);
+	session_wipe(&port.session);
+	session_wipe(&sw.session);
+}
+
+static void test_rekey_keeps_traffic_flowing(void **state)
+{
+	struct proto_initiation pi = { 0 };
+	uint64_t t = 5000;
+	size_t len;
+
+	(void)state;
+	handshake(&pi, t, 1, 0x00010002);
+	assert_int_equal(transfer(&port, &sw, "a", 1, t, &len), SESSION_OK);
+	t += SESSION_REKEY_AFTER_MS;
+	assert_true(session_needs_rekey(&port.session, t));
+	assert_false(session_needs_rekey(&sw.session, t));
+	handshake(&pi, t, 2, 0x00020002);
+	/* Until confirmed, the switch still sends on the old keypair, which the
+	 * port keeps as previous. */
+	assert_int_equal(transfer(&sw, &port, "old", 3, t, &len), SESSION_OK);
+	assert_int_equal(transfer(&port, &sw, "new", 3, t, &len), SESSION_OK);
+	assert_int_equal(sw.session.current.local_index, 0x00020002);
+	assert_int_equal(transfer(&sw, &port, "on new", 6, t, &len), SESSION_OK);
+	assert_false(session_needs_rekey(&port.session, t));
+	/* Keys past their life are refused both ways. */
+	t += SESSION_REJECT_AFTER_MS;
+	assert_int_equal(transfer(&port, &sw, "late", 4, t, &len), SESSION_NO_KEY);
+	session_wipe(&port.session);
+	session_wipe(&sw.session);
+}
+
+static void test_wrong_switch_key_gets_bad_mac1(void **state)
+{
+	struct proto_initiation pi = { 0 };
+	struct node other;
+	struct proto_incoming in;
+	struct wire_init wi;
+	uint8_t init[WIRE_INIT_LEN], ts[WIRE_TIMESTAMP_LEN];
+
+	(void)state;
+	make_node(&other, 9);
+	stamp(ts, 1);
+	assert_int_equal(proto_create_init(&pi, &port.id, other.id.pub, e_port, ts, 7, init,
+					   sizeof(init)),
+			 WIRE_INIT_LEN);
+	assert_int_equal(wire_decode_init(init, sizeof(init), &wi), WIRE_OK);
+	assert_int_equal(proto_consume_init(&in, &sw.id, init, sizeof(init), &wi), PROTO_BAD_MAC1);
+	proto_incoming_wipe(&in);
+	noise_wipe(&pi.hs);
+}
+
+static void test_tampered_init_is_refused(void **state)
+{
+	struct proto_initiation pi = { 0 };
+	struct proto_incoming in;
+	struct wire_init wi;
+	uint8_t init[WIRE_INIT_LEN], ts[WIRE_TIMESTAMP_LEN];
+	uint8_t mac1_key[NOISE_KEY_LEN];
+
+	(void)state;
+	stamp(ts, 1);
+	assert_int_equal(proto_create_init(&pi, &port.id, sw.id.pub, e_port, ts, 7, init,
+					   sizeof(init)),
+			 WIRE_INIT_LEN);
+	/* Flip a byte of the encrypted static key and recompute mac1, as an
+	 * attacker who knows the switch's public key can: Noise must refuse it. */
+	init[WIRE_HEADER_LEN + WIRE_INDEX_LEN + NOISE_KEY_LEN + 3] ^= 1;
+	wire_mac1_key(mac1_key, sw.id.pub);
+	crypto_generichash_blake2b(init + WIRE_INIT_LEN - WIRE_MAC1_LEN, WIRE_MAC1_LEN, init,
+				   WIRE_INIT_LEN - WIRE_MAC1_LEN, mac1_key, NOISE_KEY_LEN);
+	assert_int_equal(wire_decode_init(init, sizeof(init), &wi), WIRE_OK);
+	assert_int_equal(proto_consume_init(&in, &sw.id, init, sizeof(init), &wi),
+			 PROTO_BAD_HANDSHAKE);
+	proto_incoming_wipe(&in);
+	noise_wipe(&pi.hs);
+}
+
+static void test_unexpected_response_is_refused(void **state)
+{
+	struct proto_initiation pi = { 0 }, stale = { 0 };
+	uint8_t init[WIRE_INIT_LEN], resp[WIRE_RESP_LEN], ts[WIRE_TIMESTAMP_LEN];
+	struct proto_incoming in;
+	struct wire_init wi;
+	struct wire_resp wr;
+
+	(void)state;
+	stamp(ts, 1);
+	assert_int_equal(proto_create_init(&pi, &port.id, sw.id.pub, e_port, ts, 7, init,
+					   sizeof(init)),
+			 WIRE_INIT_LEN);
+	assert_int_equal(wire_decode_init(init, sizeof(init), &wi), WIRE_OK);
+	assert_int_equal(proto_consume_init(&in, &sw.id, init, sizeof(init), &wi), PROTO_OK);
+	assert_int_equal(proto_create_resp(&in, e_sw, 9, &sw.session, 1, resp, sizeof(resp)),
+			 WIRE_RESP_LEN);
+	proto_incoming_wipe(&in);
+	assert_int_equal(wire_decode_resp(resp, sizeof(resp), &wr), WIRE_OK);
+	/* No initiation pending on this state. */
+	assert_int_equal(proto_consume_resp(&stale, &port.id, resp, sizeof(resp), &wr,
+					    &port.session, 1),
+			 PROTO_UNEXPECTED);
+	/* The right one works once, and a replay of the response is then unexpected. */
+	assert_int_equal(proto_consume_resp(&pi, &port.id, resp, sizeof(resp), &wr, &port.session,
+					    1),
+			 PROTO_OK);
+	assert_int_equal(proto_consume_resp(&pi, &port.id, resp, sizeof(resp), &wr, &port.session,
+					    1),
+			 PROTO_UNEXPECTED);
+	session_wipe(&port.session);
+	session_wipe(&sw.session);
+}
+
+static void test_replayed_data_is_refused(void **state)
+{
+	struct proto_initiation pi = { 0 };
+	uint8_t msg[64], copy[64], *frame;
+	struct wire_data d;
+	enum session_result why;
+	size_t n, len;
+
+	(void)state;
+	handshake(&pi, 1, 1, 2);
+	memcpy(msg + WIRE_DATA_HEADER_LEN, "frame", 5);
+	n = proto_seal_data(&port.session, msg, 5, 1, &why);
+	assert_int_not_equal(n, 0);
+	memcpy(copy, msg, n);
+	assert_int_equal(wire_decode_data(msg, n, &d), WIRE_OK);
+	assert_int_equal(proto_open_data(&sw.session, &d, 1, &frame, &len), SESSION_OK);
+	assert_int_equal(wire_decode_data(copy, n, &d), WIRE_OK);
+	assert_int_equal(proto_open_data(&sw.session, &d, 1, &frame, &len), SESSION_REPLAY);
+	session_wipe(&port.session);
+	session_wipe(&sw.session);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_then_data),
+		cmocka_unit_test(test_rekey_keeps_traffic_flowing),
+		cmocka_unit_test(test_wrong_switch_key_gets_bad_mac1),
+		cmocka_unit_test(test_tampered_init_is_refused),
+		cmocka_unit_test(test_unexpected_response_is_refused),
+		cmocka_unit_test(test_replayed_data_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
