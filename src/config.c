@@ -15,7 +15,7 @@ bool config_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *ou
 	if (*text == '\0')
 		goto bad;
 	for (const char *p = text; *p; p++) {
-		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+		if (*p < '0' || *p > '9' || v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
 			goto bad;
 		v = v * 10 + (uint64_t)(*p - '0');
 	}
