@@ -93,8 +93,12 @@ static int check_duplicates(const struct members *m, char *err, size_t err_len)
 		if (memcmp(m->list[i - 1].pub, m->list[i].pub, NOISE_KEY_LEN) == 0) {
 			char b64[KEY_BASE64_LEN + 1];
 
-			key_to_base64(b64, m->list[i].pub);
-			snprintf(err, err_len, "key %s is listed twice", b64);
+			const struct member *a = &m->list[i - 1], *b = &m->list[i];
+
+			key_to_base64(b64, b->pub);
+			snprintf(err, err_len, "line %u: key %s is listed twice (also on line %u)",
+				 a->line > b->line ? a->line : b->line, b64,
+				 a->line > b->line ? b->line : a->line);
 			return -EINVAL;
 		}
 	}
@@ -152,6 +156,7 @@ int members_parse(struct members *out, const char *text, size_t len, char *err, 
 			snprintf(err, err_len, "more than %u members", MEMBERS_MAX);
 			return -E2BIG;
 		}
+		m.line = lineno;
 		out->list[out->count++] = m;
 	}
 	qsort(out->list, out->count, sizeof(*out->list), compare_members);

@@ -24,6 +24,7 @@
 struct member {
 	uint8_t pub[NOISE_KEY_LEN];
 	char name[MEMBERS_NAME_MAX + 1];
+	uint32_t line; /* where the file lists it */
 };
 
 struct members {

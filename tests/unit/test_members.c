@@ -132,8 +132,8 @@ static const struct members_case cases[] = {
 	{ 24, TEXT("{k1} alice smith\n"), -EINVAL, 0, "line 1: unexpected 'smith'",
 	  { { 0, NULL } } },
 	{ 25, TEXT("{k1} alice {k2}\n"), -EINVAL, 0, "line 1: unexpected", { { 0, NULL } } },
-	{ 26, TEXT("{k1} alice\n{k2} bob\n{k1} carol\n"), -EINVAL, 0, "key ", { { 0, NULL } } },
-	{ 27, TEXT("{k1} alice\n{k1} alice\n"), -EINVAL, 0, "key ", { { 0, NULL } } },
+	{ 26, TEXT("{k1} alice\n{k2} bob\n{k1} carol\n"), -EINVAL, 0, "line 3: key ", { { 0, NULL } } },
+	{ 27, TEXT("{k1} alice\n{k1} alice\n"), -EINVAL, 0, "line 2: key ", { { 0, NULL } } },
 	{ 28, TEXT("{k1} alice\n{k2} b\0b\n"), -EINVAL, 0, "line 2: contains a NUL",
 	  { { 0, NULL } } },
 	{ 29, TEXT("{k1} alice # \0 in a comment\n"), -EINVAL, 0, "line 1: contains a NUL",
@@ -199,7 +199,7 @@ static void test_table(void **state)
 		check_case(&cases[i]);
 }
 
-/* The duplicate message names the key, as members.c writes it. */
+/* The duplicate message names both lines and the key. */
 static void test_duplicate_message(void **state)
 {
 	char text[256], err[256], want[256];
@@ -209,7 +209,7 @@ static void test_duplicate_message(void **state)
 	(void)state;
 	n = snprintf(text, sizeof(text), "%s a\n%s b\n", keys_b64[2], keys_b64[2]);
 	assert_int_equal(members_parse(&m, text, (size_t)n, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want), "key %s is listed twice", keys_b64[2]);
+	snprintf(want, sizeof(want), "line 2: key %s is listed twice (also on line 1)", keys_b64[2]);
 	assert_string_equal(err, want);
 	members_free(&m);
 }
