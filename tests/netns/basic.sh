@@ -1,0 +1,436 @@
+#!/bin/bash
+#
+# basic.sh — vswitch end to end, in network namespaces. Run as root from the
+# source tree:   VSWITCH_BIN=build/san bash tests/netns/basic.sh
+#
+# Topology. Every box is a namespace named vsw-NAME-$$; "inet" plays the
+# Internet: a bridge joining one veth from each of the others. The underlay is
+# 192.0.2.0/24 and 2001:db8::/64 and exists only inside these namespaces.
+#
+#                          ┌──────────────── inet ────────────────┐
+#                          │ br0: sw ── p1 ── p2 ── p3 ── p4      │
+#                          └──┬───────┬──────┬──────┬──────┬──────┘
+#                         wan0│   wan0│  wan0│  wan0│  wan0│
+#   underlay   192.0.2.1      .11     .12    .13    .14
+#              2001:db8::1    ::11    ::12   ::13   ::14
+#            ┌──────────┐ ┌──────┐ ┌──────┐ ┌──────┐ ┌──────────┐
+#            │ sw       │ │ p1   │ │ p2   │ │ p3   │ │ p4       │
+#            │ vswitch  │ │vport │ │vport │ │vport │ │vport     │
+#            │ :51820   │ │ vs0  │ │ vs0  │ │ vs0  │ │ vs0      │
+#            │ v4 + v6  │ │      │ │      │ │ (v6  │ │ stranger:│
+#            └──────────┘ │      │ │      │ │ under│ │ key not  │
+#                         │      │ │      │ │ lay) │ │ a member │
+#                         └──────┘ └──────┘ └──────┘ └──────────┘
+#   overlay (vs0)         10.99.0.1 .2      .3       .4
+#                         fd00:99::1 ::2    ::3      ::4
+#
+# p1 and p2 reach the switch at 192.0.2.1:51820, p3 at [2001:db8::1]:51820.
+# All vs0 TAPs form one Ethernet LAN through the switch; p4 is refused.
+#
+# Each check prints PASS or FAIL with its time; the last line is
+# "N passed, M failed" and the exit status is non-zero if any check failed.
+
+set -e
+# shellcheck source=tests/netns/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+SW_V4=192.0.2.1
+SW_V6=2001:db8::1
+declare -A OVL4=([p1]=10.99.0.1 [p2]=10.99.0.2 [p3]=10.99.0.3 [p4]=10.99.0.4)
+declare -A OVL6=([p1]=fd00:99::1 [p2]=fd00:99::2 [p3]=fd00:99::3 [p4]=fd00:99::4)
+declare -A ENDPOINT=([p1]=$SW_V4:$SWITCH_PORT [p2]=$SW_V4:$SWITCH_PORT
+	[p3]="[$SW_V6]:$SWITCH_PORT" [p4]=$SW_V4:$SWITCH_PORT)
+PORTS=(p1 p2 p3)
+BLAST=$VSWITCH_TOOLS/udpblast
+
+start_port() {
+	port_start "$1" "$1" "${ENDPOINT[$1]}" sw \
+		--address "${OVL4[$1]}/24" --address "${OVL6[$1]}/64"
+}
+
+# ---------------------------------------------------------------- checks
+
+CHECKS_PASSED=0
+CHECKS_FAILED=0
+RESULTS=()
+CHECK_BAD=0
+
+# bad WHAT: a step of the current check failed; the check goes on, so one
+# run shows every broken step.
+bad() {
+	echo "  FAIL: $*"
+	CHECK_BAD=1
+}
+note() { echo "  $*"; }
+
+check() {
+	local id=$1 title=$2 fn=$3 t0 took verdict
+	echo
+	echo "=== $id. $title"
+	CHECK_BAD=0
+	t0=$(now)
+	if $fn && ((CHECK_BAD == 0)); then
+		verdict=PASS
+		CHECKS_PASSED=$((CHECKS_PASSED + 1))
+	else
+		verdict=FAIL
+		CHECKS_FAILED=$((CHECKS_FAILED + 1))
+	fi
+	took=$(elapsed "$t0")
+	echo "$verdict $id. $title (${took} s)"
+	RESULTS+=("$verdict $id. $title (${took} s)")
+}
+
+no_tentative() { [[ -z $(nq "$1" ip -6 addr show dev vs0 tentative) ]]; }
+
+check_ping_all() {
+	local src dst
+	for src in "${PORTS[@]}"; do
+		wait_for 10 no_tentative "$src" || bad "$src: IPv6 addresses on vs0 still tentative"
+	done
+	wait_for 10 ping_ok p1 "${OVL4[p2]}" || bad "p1 never reached ${OVL4[p2]}"
+	wait_for 10 ping_ok p1 "${OVL6[p2]}" || bad "p1 never reached ${OVL6[p2]}"
+	for src in "${PORTS[@]}"; do
+		for dst in "${PORTS[@]}"; do
+			[[ $src != "$dst" ]] || continue
+			n "$src" ping -q -n -c 1 -W 2 "${OVL4[$dst]}" >/dev/null ||
+				bad "$src cannot ping $dst at ${OVL4[$dst]}"
+			n "$src" ping -q -n -c 1 -W 2 "${OVL6[$dst]}" >/dev/null ||
+				bad "$src cannot ping $dst at ${OVL6[$dst]}"
+		done
+	done
+	# p3 came in over the IPv6 underlay.
+	switch_show sw | awk '$0 == "port p3" { p = 1 } p && $1 == "endpoint:" { print; exit }' |
+		grep -q "\[2001:db8::13\]:" || bad "switch does not show p3's endpoint as [2001:db8::13]"
+}
+
+check_neighbours() {
+	local dst mac addr entry
+	for dst in p2 p3; do
+		mac=$(tap_mac "$dst")
+		for addr in "${OVL4[$dst]}" "${OVL6[$dst]}"; do
+			entry=$(n p1 ip neigh show dev vs0 to "$addr")
+			note "$entry"
+			[[ $entry == *"lladdr $mac "* ]] ||
+				bad "p1 has no neighbour entry $addr lladdr $mac (${dst}'s vs0)"
+		done
+	done
+}
+
+# Count capture lines matching an extended regexp.
+count_lines() { grep -Ec "$2" "$TMP/$1.txt" || true; }
+
+# both_saw REGEXP N CAPTURE...: every capture has at least N matching lines.
+both_saw() {
+	local re=$1 want=$2 c
+	shift 2
+	for c in "$@"; do
+		(($(count_lines "$c" "$re") >= want)) || return 1
+	done
+}
+
+check_broadcast() {
+	local c req='10\.99\.0\.1 > 10\.99\.0\.255: ICMP echo request'
+	capture_start bc-p2 p2 -i vs0 icmp || return 1
+	capture_start bc-p3 p3 -i vs0 icmp || return 1
+	capture_start bc-p1 p1 -i vs0 -Q in icmp || return 1
+	# Nobody answers a broadcast echo (icmp_echo_ignore_broadcasts), so ping
+	# fails; the captures are what count.
+	n p1 ping -n -b -c 3 -i 0.2 -W 1 10.99.0.255 >/dev/null 2>&1 || true
+	wait_for 3 both_saw "$req" 3 bc-p2 bc-p3 || true
+	capture_stop bc-p2
+	capture_stop bc-p3
+	capture_stop bc-p1
+	for c in bc-p2 bc-p3; do
+		note "${c#bc-} saw $(count_lines "$c" "$req") broadcast echo requests"
+		(($(count_lines "$c" "$req") == 3)) || bad "${c#bc-} should see exactly 3 broadcasts"
+	done
+	(($(count_lines bc-p1 "$req") == 0)) || bad "p1's own broadcast came back to it"
+}
+
+# The switch's MAC table lists MAC on PORT.
+mac_on_port() {
+	switch_show sw | awk -v m="$1" -v p="$2" '$1 == m && $2 == "port" && $3 == p { f = 1 } END { exit !f }'
+}
+
+check_unicast() {
+	local leaked control p
+	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2 before the capture"
+	capture_start uc-p3 p3 -i vs0 icmp || return 1
+	n p1 ping -q -n -c 5 -i 0.2 -W 1 "${OVL4[p2]}" >/dev/null || bad "p1 -> p2 pings failed"
+	# A positive control: the capture does see p3's own traffic.
+	ping_ok p1 "${OVL4[p3]}" || bad "p1 cannot ping p3"
+	capture_stop uc-p3
+	leaked=$(count_lines uc-p3 '10\.99\.0\.(1 > 10\.99\.0\.2|2 > 10\.99\.0\.1):')
+	control=$(count_lines uc-p3 '10\.99\.0\.1 > 10\.99\.0\.3: ICMP echo request')
+	note "p3 saw $leaked p1<->p2 packets and $control p1->p3 requests"
+	((leaked == 0)) || bad "p1<->p2 unicast leaked to p3"
+	((control >= 1)) || bad "the capture on p3 saw nothing (control)"
+	for p in p1 p2 p3; do
+		mac_on_port "$(tap_mac "$p")" "$p" || bad "switch does not list $(tap_mac "$p") on port $p"
+	done
+	switch_show sw | sed -n '/^mac table/,$p'
+}
+
+unknown_key_rose() { (($(switch_drop sw unknown_key) > $1)); }
+
+check_stranger() {
+	local before mac4 ports
+	before=$(switch_drop sw unknown_key)
+	key_new p4 || return 1
+	start_port p4 || return 1
+	mac4=$(tap_mac p4)
+	capture_start st-p1 p1 -i vs0 ether src "$mac4" || return 1
+	wait_for 5 unknown_key_rose "$before" || bad "unknown_key stayed at $before"
+	note "switch drops: unknown_key $before -> $(switch_drop sw unknown_key)"
+	if n p4 ping -q -n -c 2 -W 1 "${OVL4[p1]}" >/dev/null; then bad "p4 pinged p1"; fi
+	n p4 ping -n -b -c 2 -i 0.2 -W 1 10.99.0.255 >/dev/null 2>&1 || true
+	capture_stop st-p1
+	(($(count_lines st-p1 .) == 0)) || bad "p1 saw frames from p4's MAC $mac4"
+	if switch_show sw | grep -qF "$(pubkey p4)"; then bad "switch lists p4's key"; fi
+	ports=$(switch_show sw | grep -c '^port ')
+	((ports == 3)) || bad "switch lists $ports ports, expected 3"
+	port_show p4 | grep -q 'state: connected' && bad "p4's vport says it is connected"
+	daemon_stop p4 || bad "p4's vport did not exit cleanly"
+	if nq p4 ip link show vs0 >/dev/null 2>&1; then bad "p4's vs0 still exists after SIGTERM"; fi
+	return 0
+}
+
+tcp_listening() { [[ -n $(nq "$1" ss -Htln "sport = :$2") ]]; }
+
+# pcap_has FILE STRING: the raw capture bytes contain STRING.
+pcap_has() { LC_ALL=C grep -aqF -- "$2" "$1"; }
+
+check_no_plaintext() {
+	local marker_ping="vswitch-secret!!" marker_tcp="VSWITCH-TCP-PLAINTEXT-MARKER"
+	local marker_udp="VSWITCH-UDP-PLAINTEXT-MARKER" m pattern
+	pattern=$(printf '%s' "$marker_ping" | xxd -p)
+	for ((m = 0; m < 2048; m++)); do echo "$marker_tcp"; done >"$TMP/tcp-payload"
+	aux_start pt-iperf p2 iperf3 -s -1 -B "${OVL4[p2]}" -p 5202 || return 1
+	wait_for 5 tcp_listening p2 5202 || bad "iperf3 server did not listen"
+	capture_start pt-underlay inet -i br0 -w - || return 1
+	capture_start pt-overlay p2 -i vs0 -w - || return 1
+	n p1 ping -q -n -c 3 -i 0.2 -p "$pattern" "${OVL4[p2]}" >/dev/null || bad "ping with pattern failed"
+	n p1 iperf3 -c "${OVL4[p2]}" -p 5202 -n 64K -F "$TMP/tcp-payload" >/dev/null ||
+		bad "iperf3 TCP transfer of the marker file failed"
+	n p1 bash -c "echo $marker_udp >/dev/udp/${OVL4[p2]}/9" || bad "sending the UDP marker failed"
+	ping_ok p1 "${OVL4[p2]}" || true # flush: the marker datagram is on the wire
+	capture_stop pt-underlay
+	capture_stop pt-overlay
+	aux_stop pt-iperf
+	local tunnel
+	tunnel=$(tcpdump -n -r "$TMP/pt-underlay.txt" "udp and port $SWITCH_PORT" 2>/dev/null | wc -l)
+	note "underlay capture: $tunnel UDP datagrams to or from port $SWITCH_PORT"
+	((tunnel > 0)) || bad "no tunnel traffic seen on the underlay"
+	for m in "$marker_ping" "$marker_tcp" "$marker_udp"; do
+		pcap_has "$TMP/pt-overlay.txt" "$m" || bad "control: '$m' not seen on p2's vs0"
+		if pcap_has "$TMP/pt-underlay.txt" "$m"; then bad "'$m' seen in plaintext on the underlay"; fi
+	done
+	return 0
+}
+
+check_transfer() {
+	local bps
+	aux_start tr-iperf p2 iperf3 -s -1 -B "${OVL4[p2]}" || return 1
+	wait_for 5 tcp_listening p2 5201 || bad "iperf3 server did not listen"
+	n p1 iperf3 -c "${OVL4[p2]}" -t 2 -J >"$TMP/iperf3.json" || bad "iperf3 client failed"
+	aux_stop tr-iperf
+	bps=$(jq -r '.end.sum_received.bits_per_second // 0' "$TMP/iperf3.json" 2>/dev/null || echo 0)
+	note "received $(awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }') Mbit/s (not asserted)"
+	awk -v b="$bps" 'BEGIN { exit !(b > 0) }' || bad "iperf3 measured no throughput"
+}
+
+p1_reaches_p2_p3() { ping_ok p1 "${OVL4[p2]}" && ping_ok p1 "${OVL4[p3]}"; }
+
+check_switch_restart() {
+	local t0 took
+	daemon_stop sw || bad "vswitch did not exit cleanly"
+	switch_start sw sw || return 1
+	t0=$(now)
+	wait_for 20 p1_reaches_p2_p3 || bad "p1 cannot reach p2 and p3 20 s after the restart"
+	took=$(elapsed "$t0")
+	note "p1 reaches p2 and p3 again after $took s"
+	awk -v t="$took" 'BEGIN { exit !(t <= 15) }' || bad "recovery took $took s, more than 15 s"
+}
+
+# The new vs0 has a new MAC, and p1's neighbour cache still holds the old
+# one until it expires (tens of seconds). So p2 speaks first, as a rejoining
+# host does: its ARP request and neighbour solicitation update p1's entries.
+check_port_restart() {
+	local t0 oldmac newmac
+	oldmac=$(tap_mac p2)
+	daemon_stop p2 || bad "p2's vport did not exit cleanly"
+	if nq p2 ip link show vs0 >/dev/null 2>&1; then bad "p2's vs0 still exists"; fi
+	start_port p2 || return 1
+	newmac=$(tap_mac p2)
+	note "p2's vs0 is back, MAC $oldmac -> $newmac"
+	t0=$(now)
+	wait_for 15 ping_ok p2 "${OVL4[p1]}" || bad "p2 cannot ping p1 within 15 s of its restart"
+	note "p2 -> p1 after $(elapsed "$t0") s"
+	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2"
+	wait_for 10 no_tentative p2 || bad "p2's IPv6 addresses still tentative"
+	wait_for 5 ping_ok p2 "${OVL6[p1]}" || bad "p2 cannot ping p1 over IPv6"
+	ping_ok p1 "${OVL6[p2]}" || bad "p1 cannot ping p2 over IPv6"
+	wait_for 2 mac_on_port "$newmac" p2 || bad "switch has not learned $newmac on p2"
+}
+
+# Every datagram a receiver refuses before any session lookup succeeds.
+SWITCH_JUNK=(short bad_version bad_type bad_length bad_reserved unknown_index bad_mac1 bad_handshake)
+switch_junk() {
+	local k sum=0
+	for k in "${SWITCH_JUNK[@]}"; do sum=$((sum + $(switch_drop sw "$k"))); done
+	echo "$sum"
+}
+port_junk() {
+	port_show "$1" | awk '$1 == "drops:" { for (i = 2; i <= NF; i++) { split($i, kv, "="); s += kv[2] } } END { print s + 0 }'
+}
+
+# p1's vport socket is connected to the switch, so the kernel drops what comes
+# from anywhere else; the blast that reaches the daemon forges the switch's
+# address (udpblast -s), as an attacker on the path could.
+check_blast() {
+	local sw_before port_before p1_port d
+	# ss prints a State column only sometimes: the local address is the
+	# first ADDR:PORT field.
+	p1_port=$(nq p1 ss -Hunp | awk '/"vport"/ {
+		for (i = 1; i <= NF; i++) if ($i ~ /:[0-9]+$/) { n = split($i, a, ":"); print a[n]; exit } }')
+	[[ -n $p1_port ]] || { bad "cannot find p1's vport UDP port"; return 1; }
+	note "p1's vport sends from UDP port $p1_port"
+	sw_before=$(switch_junk)
+	port_before=$(port_junk p1)
+	n p4 "$BLAST" -k "$(pubkey sw)" "$SW_V4" "$SWITCH_PORT" 20000 1 || bad "udpblast at the switch failed"
+	n p4 "$BLAST" -k "$(pubkey sw)" "$SW_V6" "$SWITCH_PORT" 2000 2 ||
+		bad "udpblast at the switch over IPv6 failed"
+	n p4 "$BLAST" -k "$(pubkey p1)" 192.0.2.11 "$p1_port" 2000 3 || bad "udpblast at p1 failed"
+	n p4 "$BLAST" -k "$(pubkey p1)" -s "$SW_V4:$SWITCH_PORT" 192.0.2.11 "$p1_port" 20000 4 ||
+		bad "udpblast at p1, from the switch's address, failed"
+	for d in sw p1 p2 p3; do
+		daemon_running "$d" || bad "$d is no longer running"
+	done
+	wait_for 5 p1_reaches_p2_p3 || bad "pings fail after the blast"
+	ping_ok p2 "${OVL4[p3]}" || bad "p2 cannot ping p3 after the blast"
+	ping_ok p3 "${OVL6[p1]}" || bad "p3 cannot ping p1 over IPv6 after the blast"
+	switch_show sw | sed -n '/^switch/,/^$/p' | grep 'drops:'
+	port_show p1 | grep 'drops:'
+	note "switch junk drops: $sw_before -> $(switch_junk); p1 drops: $port_before -> $(port_junk p1)"
+	(($(switch_junk) > sw_before)) || bad "the switch's drop counters did not rise"
+	(($(port_junk p1) > port_before)) || bad "p1's drop counters did not rise"
+	for d in sw p1; do
+		sanitizer_clean "${DAEMON_LOG[$d]}" || bad "sanitizer report in $d's log"
+	done
+	return 0
+}
+
+switch_lists() { switch_show sw | grep -q "^port $1\$"; }
+switch_lacks() { ! switch_lists "$1"; }
+
+check_sighup() {
+	local t0
+	members_write p1 p2
+	pp kill -HUP "${DAEMON_PID[sw]}"
+	wait_for 2 switch_lacks p3 || bad "switch still lists p3 2 s after SIGHUP"
+	if ping_ok p1 "${OVL4[p3]}"; then bad "p1 still pings p3 after its removal"; fi
+	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2 (should be unaffected)"
+	members_write p1 p2 p3
+	pp kill -HUP "${DAEMON_PID[sw]}"
+	t0=$(now)
+	wait_for 15 ping_ok p1 "${OVL4[p3]}" || bad "p3 not back within 15 s"
+	note "p3 back after $(elapsed "$t0") s"
+	switch_has_port sw p3 || bad "switch does not list p3 as connected"
+}
+
+# expect_refusal WHAT NEEDLE NS CMD...: CMD exits non-zero within 5 s, says
+# something containing NEEDLE, and no sanitizer speaks.
+expect_refusal() {
+	local what=$1 needle=$2 where=$3 status=0 out
+	shift 3
+	out=$(nq "$where" timeout 5 "$@" 2>&1) || status=$?
+	note "$what: exit $status: $(head -n 1 <<<"$out")"
+	((status != 0)) || bad "$what: exit status 0"
+	((status != 124)) || bad "$what: still running after 5 s"
+	[[ $out == *"$needle"* ]] || bad "$what: message does not mention '$needle'"
+	if grep -Eq "$SANITIZER_PATTERN" <<<"$out"; then bad "$what: sanitizer report"; fi
+}
+
+check_bad_input() {
+	local sp
+	sp=$(pubkey sw)
+	cp "$TMP/p1.key" "$TMP/loose.key" && chmod 0644 "$TMP/loose.key"
+	expect_refusal "vport, key file mode 0644" "$TMP/loose.key" p1 \
+		"$VPORT" --switch "$SW_V4:$SWITCH_PORT" --switch-pubkey "$sp" --key "$TMP/loose.key" \
+		--tap vsbad --control "$TMP/bad.sock"
+	if nq p1 ip link show vsbad >/dev/null 2>&1; then bad "vport left TAP vsbad behind"; fi
+	expect_refusal "vswitch --mtu 99999" "--mtu" sw \
+		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/members" --mtu 99999 \
+		--control "$TMP/bad.sock"
+	{
+		echo "$(pubkey p1) p1"
+		echo "not-a-key p2"
+	} >"$TMP/bad-members"
+	expect_refusal "vswitch, bad key in members" "line 2" sw \
+		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/bad-members" \
+		--control "$TMP/bad.sock"
+	expect_refusal "vswitch --bogus" "--bogus" sw "$VSWITCH" --bogus
+	expect_refusal "vport --bogus" "--bogus" p1 "$VPORT" --bogus
+}
+
+check_clean_exit() {
+	local p problem
+	for p in "${PORTS[@]}"; do
+		daemon_stop "$p" || true
+		if nq "$p" ip link show vs0 >/dev/null 2>&1; then bad "$p's vs0 still exists after SIGTERM"; fi
+	done
+	daemon_stop sw || true
+	for problem in "${DAEMON_PROBLEMS[@]}"; do
+		bad "$problem"
+	done
+	note "${#DAEMON_ORDER[@]} daemon runs checked for exit status and sanitizer reports"
+}
+
+# ---------------------------------------------------------------- setup
+
+T_START=$(now)
+[[ -x $VSWITCH && -x $VPORT && -x $VSWITCH_TOOLS/udpblast ]] || {
+	echo "missing binaries: build with make all build/san/vswitch build/san/vport build/tools/udpblast" >&2
+	exit 1
+}
+
+echo "=== setup: namespaces, underlay, keys, switch and three ports (temp dir $TMP)"
+inet_create inet
+attach_host() { ns_create "$1" && inet_attach inet "$1" "192.0.2.$2/24" "2001:db8::$2/64"; }
+attach_host sw 1
+attach_host p1 11
+attach_host p2 12
+attach_host p3 13
+attach_host p4 14
+for k in sw p1 p2 p3; do key_new "$k"; done
+members_write p1 p2 p3
+switch_start sw sw
+for p in "${PORTS[@]}"; do start_port "$p"; done
+for p in "${PORTS[@]}"; do
+	wait_for 10 switch_has_port sw "$p" || { echo "port $p did not connect" >&2; exit 1; }
+done
+echo "setup done in $(elapsed "$T_START") s"
+
+check a "ping between all ports over IPv4 and IPv6" check_ping_all
+check b "ARP and neighbour discovery resolve to the TAP MACs" check_neighbours
+check c "a broadcast reaches every other port, once" check_broadcast
+check d "learned unicast is not flooded to the third port" check_unicast
+check e "a stranger's key is refused" check_stranger
+check f "no plaintext on the underlay" check_no_plaintext
+check g "a large transfer (iperf3, 2 s)" check_transfer
+check h "ports find a restarted switch within 15 s" check_switch_restart
+check i "a restarted port rejoins" check_port_restart
+check j "a burst of junk datagrams changes nothing" check_blast
+check k "SIGHUP member removal cuts a port off, re-adding restores it" check_sighup
+check l "bad flags and files are refused clearly" check_bad_input
+check m "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
+
+echo
+echo "=== summary ($(elapsed "$T_START") s)"
+printf '%s\n' "${RESULTS[@]}"
+echo "$CHECKS_PASSED passed, $CHECKS_FAILED failed"
+if ((CHECKS_FAILED > 0)); then
+	LIB_FAILED=1
+	exit 1
+fi
