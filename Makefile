@@ -75,6 +75,10 @@ deps:
 
 tools: $(TOOL_BIN)
 
+build/tools/loadgen: bench/loadgen.c $(REL_OBJ) $(HDRS)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(REL_OBJ) $(LIBS)
+
 unit: $(UNIT_BIN)
 	$(Q)scripts/run-unit.sh $(UNIT_BIN)
 
@@ -96,7 +100,7 @@ demo: deps
 	$(Q)scripts/demo.sh build
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(TOOL_BIN)
+	$(Q)$(MAKE) --no-print-directory all $(TOOL_BIN) build/tools/loadgen
 	$(Q)bench/run.sh build
 
 check:
