@@ -504,9 +504,10 @@ static int on_control(const char *request, FILE *out, void *arg)
 	fprintf(out, " udp_tx_errors=%" PRIu64 " udp_rx_errors=%" PRIu64 "\n", vp->tx.errors,
 		vp->udp_rx_errors);
 	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
-	fprintf(out, "  offload: %s", vp->opt.no_offload ? "off" : "on");
-	show_list(out, "", vp->count, TAP_SUPER_READ, TAP_SUPER_WRITTEN);
-	fprintf(out, "  udp: gso_sends=%" PRIu64 "\n", vp->tx.gso_sends);
+	fprintf(out, "  offload: %s super_frames_read=%" PRIu64 " super_frames_written=%" PRIu64
+		     " gso_sends=%" PRIu64 "\n",
+		vp->opt.no_offload ? "off" : "on", vp->count[TAP_SUPER_READ],
+		vp->count[TAP_SUPER_WRITTEN], vp->tx.gso_sends);
 	return 0;
 }
 
