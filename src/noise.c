@@ -19,6 +19,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "aead.h"
+
 #define PROTOCOL_NAME "Noise_IK_25519_ChaChaPoly_BLAKE2b"
 #define BLAKE2B_BLOCK_LEN 128 /* HMAC block size for BLAKE2b (section 4.3) */
 #define NOISE_MAX_MSG_LEN 65535 /* every Noise message fits in this (section 3) */
@@ -45,7 +47,7 @@ void noise_aead_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t
 	uint8_t nonce[NONCE_LEN];
 
 	make_nonce(nonce, n);
-	crypto_aead_chacha20poly1305_ietf_encrypt(buf, NULL, buf, len, ad, ad_len, NULL, nonce, key);
+	aead_seal(key, nonce, ad, ad_len, buf, len);
 }
 
 int noise_aead_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t *ad, size_t ad_len,
@@ -56,10 +58,7 @@ int noise_aead_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t 
 	if (len < NOISE_TAG_LEN)
 		return -EBADMSG;
 	make_nonce(nonce, n);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt(buf, NULL, NULL, buf, len, ad, ad_len, nonce,
-						      key) != 0)
-		return -EBADMSG;
-	return 0;
+	return aead_open(key, nonce, ad, ad_len, buf, len);
 }
 
 /* HMAC (RFC 2104) over BLAKE2b-512. The message is a || b, which is all HKDF needs.

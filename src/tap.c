@@ -1,6 +1,8 @@
 /* tap — the TAP device. See tap.h. */
 #include "tap.h"
 
+#include "offload.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -10,7 +12,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-int tap_open(const char *name, int *ifindex, char *err, size_t err_len)
+int tap_open(const char *name, bool offload, int *ifindex, char *err, size_t err_len)
 {
 	struct ifreq ifr;
 	int fd, ret;
@@ -22,12 +24,24 @@ int tap_open(const char *name, int *ifindex, char *err, size_t err_len)
 		return ret;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot create TAP device %s: %s", name, strerror(errno));
 		goto fail;
+	}
+	if (offload) {
+		int hdr_len = OFFLOAD_VNET_HDR_LEN;
+		unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+
+		if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 ||
+		    ioctl(fd, TUNSETOFFLOAD, features) < 0) {
+			ret = -errno;
+			snprintf(err, err_len, "cannot enable offloads on %s: %s", name,
+				 strerror(errno));
+			goto fail;
+		}
 	}
 	*ifindex = (int)if_nametoindex(ifr.ifr_name);
 	if (*ifindex == 0) {

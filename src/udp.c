@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,21 @@ int udp_resolve(const char *host, uint16_t port, bool passive, struct endpoint *
 	return 0;
 }
 
+/* Socket buffers deep enough for bursts of super-frames: the kernel's
+ * default (208 KiB) overflows at a few Gbit/s, and every overflow is a lost
+ * run of up to 64 frames. */
+#define UDP_SOCKET_BUFFER (4 << 20)
+
+static void set_buffer(int fd, int force_opt, int opt)
+{
+	int size = UDP_SOCKET_BUFFER;
+
+	/* The forcing variant needs CAP_NET_ADMIN; otherwise take what
+	 * net.core.[rw]mem_max allows. Either way smaller buffers still work. */
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
+}
+
 static int open_socket(int family, char *err, size_t err_len)
 {
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -50,6 +66,8 @@ static int open_socket(int family, char *err, size_t err_len)
 		snprintf(err, err_len, "cannot open UDP socket: %s", strerror(errno));
 		return ret;
 	}
+	set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+	set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
 	return fd;
 }
 
@@ -135,6 +153,16 @@ const char *endpoint_format(const struct endpoint *e, char *buf, size_t len)
 	return buf;
 }
 
+bool udp_enable_gro(int fd)
+{
+	int on = 1;
+
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+}
+
+#define CMSG_SPACE_SEG CMSG_SPACE(sizeof(uint16_t))
+#define CMSG_SPACE_GRO CMSG_SPACE(sizeof(int))
+
 int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size)
 {
 	memset(rx, 0, sizeof(*rx));
@@ -144,7 +172,9 @@ int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size)
 	rx->msgs = calloc(cap, sizeof(*rx->msgs));
 	rx->iov = calloc(cap, sizeof(*rx->iov));
 	rx->addrs = calloc(cap, sizeof(*rx->addrs));
-	if (!rx->bufs || !rx->msgs || !rx->iov || !rx->addrs) {
+	rx->cmsgs = calloc(cap, CMSG_SPACE_GRO);
+	rx->seg_size = calloc(cap, sizeof(*rx->seg_size));
+	if (!rx->bufs || !rx->msgs || !rx->iov || !rx->addrs || !rx->cmsgs || !rx->seg_size) {
 		udp_rx_free(rx);
 		return -ENOMEM;
 	}
@@ -157,7 +187,24 @@ void udp_rx_free(struct udp_rx *rx)
 	free(rx->msgs);
 	free(rx->iov);
 	free(rx->addrs);
+	free(rx->cmsgs);
+	free(rx->seg_size);
 	memset(rx, 0, sizeof(*rx));
+}
+
+static uint16_t gro_segment_size(struct msghdr *mh, unsigned len)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int size;
+
+			memcpy(&size, CMSG_DATA(c), sizeof(size));
+			if (size > 0 && (unsigned)size < len)
+				return (uint16_t)size;
+		}
+	}
+	return (uint16_t)len;
 }
 
 int udp_rx_batch(int fd, struct udp_rx *rx)
@@ -172,6 +219,8 @@ int udp_rx_batch(int fd, struct udp_rx *rx)
 			.msg_namelen = sizeof(rx->addrs[i]),
 			.msg_iov = &rx->iov[i],
 			.msg_iovlen = 1,
+			.msg_control = rx->cmsgs + (size_t)i * CMSG_SPACE_GRO,
+			.msg_controllen = CMSG_SPACE_GRO,
 		};
 	}
 	do
@@ -179,28 +228,46 @@ int udp_rx_batch(int fd, struct udp_rx *rx)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	for (int i = 0; i < n; i++)
+		rx->seg_size[i] = gro_segment_size(&rx->msgs[i].msg_hdr, rx->msgs[i].msg_len);
 	return n;
 }
 
-int udp_tx_init(struct udp_tx *tx, unsigned cap)
+int udp_tx_init(struct udp_tx *tx, unsigned cap, int fd, bool gso)
 {
+	int off = 0;
+
 	memset(tx, 0, sizeof(*tx));
 	tx->cap = cap;
-	tx->msgs = calloc(cap, sizeof(*tx->msgs));
 	tx->iov = calloc(cap, sizeof(*tx->iov));
 	tx->dst = calloc(cap, sizeof(*tx->dst));
-	if (!tx->msgs || !tx->iov || !tx->dst) {
+	tx->has_dst = calloc(cap, sizeof(*tx->has_dst));
+	tx->out = calloc(cap, sizeof(*tx->out));
+	tx->out_iov = calloc(cap, sizeof(*tx->out_iov));
+	tx->cmsgs = calloc(cap, CMSG_SPACE_SEG);
+	tx->out_first = calloc(cap, sizeof(*tx->out_first));
+	tx->out_count = calloc(cap, sizeof(*tx->out_count));
+	if (!tx->iov || !tx->dst || !tx->has_dst || !tx->out || !tx->out_iov || !tx->cmsgs ||
+	    !tx->out_first || !tx->out_count) {
 		udp_tx_free(tx);
 		return -ENOMEM;
 	}
+	/* Setting a zero default segment size changes nothing but tells us the
+	 * kernel knows UDP_SEGMENT. */
+	tx->gso_ok = gso && setsockopt(fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off)) == 0;
 	return 0;
 }
 
 void udp_tx_free(struct udp_tx *tx)
 {
-	free(tx->msgs);
 	free(tx->iov);
 	free(tx->dst);
+	free(tx->has_dst);
+	free(tx->out);
+	free(tx->out_iov);
+	free(tx->cmsgs);
+	free(tx->out_first);
+	free(tx->out_count);
 	memset(tx, 0, sizeof(*tx));
 }
 
@@ -214,31 +281,98 @@ void udp_tx_add(struct udp_tx *tx, int fd, const uint8_t *buf, size_t len,
 	i = tx->count++;
 	tx->iov[i].iov_base = (void *)buf;
 	tx->iov[i].iov_len = len;
-	tx->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &tx->iov[i], .msg_iovlen = 1 };
-	if (dst) {
+	tx->has_dst[i] = dst != NULL;
+	if (dst)
 		tx->dst[i] = *dst;
-		tx->msgs[i].msg_hdr.msg_name = &tx->dst[i].addr;
-		tx->msgs[i].msg_hdr.msg_namelen = tx->dst[i].len;
+}
+
+/* True if entry j can join the GSO run that starts at entry i and ends at j-1. */
+static bool joins_run(const struct udp_tx *tx, unsigned i, unsigned j)
+{
+	const struct iovec *first = &tx->iov[i], *prev = &tx->iov[j - 1], *cur = &tx->iov[j];
+	size_t run_len = (size_t)((const uint8_t *)prev->iov_base - (const uint8_t *)first->iov_base) +
+			 prev->iov_len;
+
+	return j - i < UDP_MAX_SEGMENTS && prev->iov_len == first->iov_len &&
+	       cur->iov_len <= first->iov_len &&
+	       (const uint8_t *)cur->iov_base == (const uint8_t *)prev->iov_base + prev->iov_len &&
+	       run_len + cur->iov_len <= UDP_SUPER_MAX - 8 - 40 && tx->has_dst[i] == tx->has_dst[j] &&
+	       (!tx->has_dst[i] || endpoint_equal(&tx->dst[i], &tx->dst[j]));
+}
+
+static void build_out(struct udp_tx *tx, unsigned m, unsigned first, unsigned count)
+{
+	struct msghdr *mh = &tx->out[m].msg_hdr;
+	size_t total = 0;
+
+	for (unsigned k = first; k < first + count; k++)
+		total += tx->iov[k].iov_len;
+	tx->out_iov[m] = (struct iovec){ .iov_base = tx->iov[first].iov_base, .iov_len = total };
+	*mh = (struct msghdr){ .msg_iov = &tx->out_iov[m], .msg_iovlen = 1 };
+	if (tx->has_dst[first]) {
+		mh->msg_name = &tx->dst[first].addr;
+		mh->msg_namelen = tx->dst[first].len;
+	}
+	if (count > 1) {
+		struct cmsghdr *c;
+		uint16_t seg = (uint16_t)tx->iov[first].iov_len;
+
+		mh->msg_control = tx->cmsgs + (size_t)m * CMSG_SPACE_SEG;
+		mh->msg_controllen = CMSG_SPACE_SEG;
+		c = CMSG_FIRSTHDR(mh);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(seg));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		tx->gso_sends++;
+	}
+	tx->out_first[m] = first;
+	tx->out_count[m] = count;
+}
+
+/* Send out messages [0, n); a message the kernel refuses is dropped and counted
+ * (a GSO one is retried datagram by datagram: the path may not allow it). */
+static void send_out(struct udp_tx *tx, int fd, unsigned n)
+{
+	unsigned done = 0;
+
+	while (done < n) {
+		int sent = sendmmsg(fd, tx->out + done, n - done, 0);
+
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent > 0) {
+			done += (unsigned)sent;
+			continue;
+		}
+		if (tx->out_count[done] > 1 && (errno == EINVAL || errno == EIO)) {
+			unsigned first = tx->out_first[done], count = tx->out_count[done];
+
+			tx->gso_ok = false;
+			for (unsigned k = first; k < first + count; k++)
+				if (sendto(fd, tx->iov[k].iov_base, tx->iov[k].iov_len, 0,
+					   tx->out[done].msg_hdr.msg_name,
+					   tx->out[done].msg_hdr.msg_namelen) < 0)
+					tx->errors++;
+		} else {
+			tx->errors += tx->out_count[done];
+		}
+		done++;
 	}
 }
 
 void udp_tx_flush(struct udp_tx *tx, int fd)
 {
-	unsigned done = 0;
+	unsigned m = 0, i = 0;
 
-	while (done < tx->count) {
-		int n = sendmmsg(fd, tx->msgs + done, tx->count - done, 0);
+	while (i < tx->count) {
+		unsigned j = i + 1;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			/* The first datagram failed (unreachable, buffer full, refused by a
-			 * dead peer): skip it and count it, as a router drops a packet. */
-			tx->errors++;
-			done++;
-			continue;
-		}
-		done += (unsigned)n;
+		while (tx->gso_ok && j < tx->count && joins_run(tx, i, j))
+			j++;
+		build_out(tx, m++, i, j - i);
+		i = j;
 	}
+	send_out(tx, fd, m);
 	tx->count = 0;
 }

@@ -31,7 +31,16 @@ bool endpoint_equal(const struct endpoint *a, const struct endpoint *b);
 /* "192.0.2.1:51820" or "[2001:db8::1]:51820"; IPv4-mapped IPv6 shown as IPv4. */
 const char *endpoint_format(const struct endpoint *e, char *buf, size_t len);
 
-/* Receive side: cap buffers of buf_size bytes, each starting headroom bytes in. */
+/* Largest datagram the kernel may hand over or take: with UDP GRO/GSO one
+ * "datagram" is a run of up to UDP_MAX_SEGMENTS same-sized datagrams. */
+#define UDP_MAX_SEGMENTS 64
+#define UDP_SUPER_MAX 65535
+
+/* Ask the kernel to coalesce received datagrams of one flow (UDP GRO); each
+ * receive then reports the segment size. Returns false if unsupported. */
+bool udp_enable_gro(int fd);
+
+/* Receive side: cap buffers of buf_size bytes. */
 struct udp_rx {
 	unsigned cap;
 	size_t buf_size;
@@ -39,6 +48,8 @@ struct udp_rx {
 	struct mmsghdr *msgs;
 	struct iovec *iov;
 	struct sockaddr_storage *addrs;
+	uint8_t *cmsgs;
+	uint16_t *seg_size; /* per message: the GRO segment size, or its length */
 };
 int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size);
 void udp_rx_free(struct udp_rx *rx);
@@ -50,16 +61,29 @@ static inline uint8_t *udp_rx_buf(struct udp_rx *rx, unsigned i)
  * is waiting) or a negative errno. */
 int udp_rx_batch(int fd, struct udp_rx *rx);
 
-/* Send side: a queue of datagrams flushed with sendmmsg. Entries point at
- * caller-owned bytes that must stay valid until the flush. */
+/*
+ * Send side: a queue of datagrams flushed with sendmmsg. Entries point at
+ * caller-owned bytes that must stay valid until the flush. At the flush, runs
+ * of entries to one destination that sit back to back in memory with the same
+ * length (the last may be shorter) go out as one UDP GSO send (UDP_SEGMENT):
+ * the kernel then moves them as one packet as far as it can. Callers lay out
+ * data messages contiguously to benefit; nothing else changes for them.
+ */
 struct udp_tx {
 	unsigned cap, count;
-	struct mmsghdr *msgs;
 	struct iovec *iov;
 	struct endpoint *dst;
-	uint64_t errors; /* datagrams the kernel refused (counted, not fatal) */
+	bool *has_dst;
+	struct mmsghdr *out; /* built at flush */
+	struct iovec *out_iov;
+	uint8_t *cmsgs;
+	unsigned *out_first, *out_count; /* entries each out message carries */
+	bool gso_ok;
+	uint64_t errors;     /* datagrams the kernel refused (counted, not fatal) */
+	uint64_t gso_sends;  /* GSO messages sent, for the status view */
 };
-int udp_tx_init(struct udp_tx *tx, unsigned cap);
+/* gso: try UDP GSO on fd (false to never use it). */
+int udp_tx_init(struct udp_tx *tx, unsigned cap, int fd, bool gso);
 void udp_tx_free(struct udp_tx *tx);
 /* Queue one datagram; dst NULL for a connected socket. Flushes first if full. */
 void udp_tx_add(struct udp_tx *tx, int fd, const uint8_t *buf, size_t len,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "offload.h"
 #include "proto.h"
 #include "session.h"
 #include "tap.h"
@@ -36,17 +38,25 @@
 #define CONTROL_PREFIX CONTROL_DIR "/vport-"
 #define MAX_ADDRESSES 16
 #define BATCH 64u
+/* Sealed messages waiting for one sendmmsg; room for a few super-frames. */
+#define ARENA_SIZE (1u << 20)
+/* Most frames one receive batch can hold: GRO packs up to 64 per message. */
+#define RX_FRAMES_MAX (BATCH * UDP_MAX_SEGMENTS)
+#define SEGMENTS_MAX 256u
+#define TX_QUEUE 1024u
 
 enum port_counter {
 	TAP_RX_FRAMES, TAP_RX_BYTES, TAP_TX_FRAMES, TAP_TX_BYTES,
 	DROP_NO_SESSION, DROP_TAP_WRITE, DROP_BAD_MAC1, DROP_BAD_HANDSHAKE, DROP_UNEXPECTED,
-	HANDSHAKES_SENT, HANDSHAKES_DONE, RX_KEEPALIVES,
+	DROP_TAP_OFFLOAD,
+	HANDSHAKES_SENT, HANDSHAKES_DONE, RX_KEEPALIVES, TAP_SUPER_READ, TAP_SUPER_WRITTEN,
 	PORT_COUNTER_COUNT,
 };
 static const char *const counter_names[PORT_COUNTER_COUNT] = {
 	"frames", "bytes", "frames", "bytes",
 	"tx_no_session", "tap_write", "bad_mac1", "bad_handshake", "unexpected",
-	"sent", "completed", "keepalives",
+	"tap_bad_offload",
+	"sent", "completed", "keepalives", "super_frames_read", "super_frames_written",
 };
 
 struct options {
@@ -54,6 +64,7 @@ struct options {
 	const char *addresses[MAX_ADDRESSES];
 	unsigned address_count;
 	uint64_t mtu;
+	bool no_offload;
 	enum log_level log_level;
 };
 
@@ -68,7 +79,14 @@ struct vport {
 	int tap_fd, ifindex, udp_fd, control_fd;
 	struct udp_rx rx;
 	struct udp_tx tx;
-	uint8_t *tap_bufs;
+	uint8_t *scratch; /* one TAP read: vnet header and a super-frame */
+	size_t scratch_size;
+	uint8_t *arena;   /* sealed messages until the next flush */
+	size_t arena_used;
+	size_t seg_lens[SEGMENTS_MAX];
+	struct offload_frame *rx_frames; /* decrypted, waiting to be written to the TAP */
+	size_t rx_frame_count;
+	struct iovec wiov[OFFLOAD_MAX_COALESCE + 2];
 	size_t buf_size;
 	struct session session;
 	struct timers timers;
@@ -147,35 +165,110 @@ static void send_keepalive(struct vport *vp)
 
 /* ---- from the TAP ---- */
 
+static void flush_tx(struct vport *vp)
+{
+	udp_tx_flush(&vp->tx, vp->udp_fd);
+	vp->arena_used = 0;
+}
+
+/* Room for need more bytes of sealed messages, flushing if the arena is full. */
+static uint8_t *arena_room(struct vport *vp, size_t need)
+{
+	if (vp->arena_used + need > ARENA_SIZE)
+		flush_tx(vp);
+	return vp->arena + vp->arena_used;
+}
+
+/* Seal the frame at msg + WIRE_DATA_HEADER_LEN (inside the arena) and queue it. */
+static void queue_sealed(struct vport *vp, uint8_t *msg, size_t len)
+{
+	enum frame_verdict v = frame_check(msg + WIRE_DATA_HEADER_LEN, len, (unsigned)vp->opt.mtu);
+
+	if (v != FRAME_OK) {
+		vp->tap_frame[v]++;
+		return;
+	}
+	if (!send_frame(vp, msg, len)) {
+		vp->count[DROP_NO_SESSION]++;
+		return;
+	}
+	vp->count[TAP_RX_FRAMES]++;
+	vp->count[TAP_RX_BYTES] += len;
+}
+
+static void queue_frame(struct vport *vp, const uint8_t *frame, size_t len)
+{
+	uint8_t *msg = arena_room(vp, WIRE_DATA_OVERHEAD + len);
+
+	memcpy(msg + WIRE_DATA_HEADER_LEN, frame, len);
+	queue_sealed(vp, msg, len);
+	vp->arena_used += WIRE_DATA_OVERHEAD + len;
+}
+
+/* A TSO super-frame: segments laid out back to back so the batch leaves in
+ * one UDP GSO send. */
+static void queue_super_frame(struct vport *vp, const uint8_t *frame, size_t len,
+			      const struct offload_hdr *h)
+{
+	size_t stride = 0, room = ARENA_SIZE - vp->arena_used;
+	int n = offload_segment_tcp(frame, len, h, vp->arena + vp->arena_used, room,
+				    WIRE_DATA_HEADER_LEN, NOISE_TAG_LEN, vp->seg_lens,
+				    SEGMENTS_MAX, &stride);
+
+	if (n == -OFFLOAD_TOO_MANY && vp->arena_used > 0) {
+		flush_tx(vp);
+		n = offload_segment_tcp(frame, len, h, vp->arena, ARENA_SIZE, WIRE_DATA_HEADER_LEN,
+					NOISE_TAG_LEN, vp->seg_lens, SEGMENTS_MAX, &stride);
+	}
+	if (n < 0) {
+		vp->count[DROP_TAP_OFFLOAD]++;
+		return;
+	}
+	vp->count[TAP_SUPER_READ]++;
+	for (int i = 0; i < n; i++)
+		queue_sealed(vp, vp->arena + vp->arena_used + (size_t)i * stride, vp->seg_lens[i]);
+	vp->arena_used += (size_t)n * stride;
+}
+
+static void take_tap_read(struct vport *vp, uint8_t *buf, size_t len)
+{
+	struct offload_hdr h;
+
+	if (!vp->opt.no_offload) {
+		if (len < OFFLOAD_VNET_HDR_LEN) {
+			vp->tap_frame[FRAME_TOO_SHORT]++;
+			return;
+		}
+		offload_hdr_decode(buf, &h);
+		buf += OFFLOAD_VNET_HDR_LEN;
+		len -= OFFLOAD_VNET_HDR_LEN;
+		if (h.gso_type != OFFLOAD_GSO_NONE) {
+			queue_super_frame(vp, buf, len, &h);
+			return;
+		}
+		if ((h.flags & OFFLOAD_F_NEEDS_CSUM) &&
+		    offload_finish_csum(buf, len, h.csum_start, h.csum_offset) != OFFLOAD_OK) {
+			vp->count[DROP_TAP_OFFLOAD]++;
+			return;
+		}
+	}
+	queue_frame(vp, buf, len);
+}
+
 static void on_tap(struct vport *vp)
 {
-	unsigned n = 0;
-
 	vp->now_ms = loop_now_ms();
-	for (; n < BATCH; n++) {
-		uint8_t *msg = vp->tap_bufs + (size_t)n * vp->buf_size;
-		size_t cap = vp->buf_size - WIRE_DATA_OVERHEAD;
-		ssize_t len = read(vp->tap_fd, msg + WIRE_DATA_HEADER_LEN, cap);
-		enum frame_verdict v;
+	for (unsigned n = 0; n < BATCH; n++) {
+		ssize_t len = read(vp->tap_fd, vp->scratch, vp->scratch_size);
 
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_error("read %s: %s", vp->opt.tap, strerror(errno));
 			break;
 		}
-		v = frame_check(msg + WIRE_DATA_HEADER_LEN, (size_t)len, (unsigned)vp->opt.mtu);
-		if (v != FRAME_OK) {
-			vp->tap_frame[v]++;
-			continue;
-		}
-		if (!send_frame(vp, msg, (size_t)len)) {
-			vp->count[DROP_NO_SESSION]++;
-			continue;
-		}
-		vp->count[TAP_RX_FRAMES]++;
-		vp->count[TAP_RX_BYTES] += (uint64_t)len;
+		take_tap_read(vp, vp->scratch, (size_t)len);
 	}
-	udp_tx_flush(&vp->tx, vp->udp_fd);
+	flush_tx(vp);
 }
 
 /* ---- from the switch ---- */
@@ -207,7 +300,55 @@ static void on_resp(struct vport *vp, const uint8_t *msg, size_t len)
 	send_keepalive(vp);
 }
 
-static void deliver(struct vport *vp, const uint8_t *frame, size_t len)
+static void tap_write(struct vport *vp, int iov_count, size_t frames, size_t bytes)
+{
+	ssize_t want = 0, n;
+
+	for (int i = 0; i < iov_count; i++)
+		want += (ssize_t)vp->wiov[i].iov_len;
+	n = writev(vp->tap_fd, vp->wiov, iov_count);
+	if (n != want) {
+		vp->count[DROP_TAP_WRITE] += frames;
+		return;
+	}
+	vp->count[TAP_TX_FRAMES] += frames;
+	vp->count[TAP_TX_BYTES] += bytes;
+}
+
+/* Write the decrypted frames of a receive batch, merging TCP segments of one
+ * flow into super-frames (one write, one pass through the kernel's stack). */
+static void deliver_pending(struct vport *vp)
+{
+	static const uint8_t plain[OFFLOAD_VNET_HDR_LEN];
+	uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
+	const struct offload_frame *f = vp->rx_frames;
+	size_t i = 0;
+
+	while (i < vp->rx_frame_count) {
+		size_t hdr_len = 0, bytes = 0;
+		size_t k = offload_coalesce_next(f, vp->rx_frame_count, i, vnet, hdr, &hdr_len);
+		int iov = 0;
+
+		if (k == 1) {
+			vp->wiov[iov++] = (struct iovec){ (void *)plain, sizeof(plain) };
+			vp->wiov[iov++] = (struct iovec){ f[i].data, f[i].len };
+			bytes = f[i].len;
+		} else {
+			vp->wiov[iov++] = (struct iovec){ vnet, sizeof(vnet) };
+			vp->wiov[iov++] = (struct iovec){ hdr, hdr_len };
+			for (size_t j = i; j < i + k; j++) {
+				vp->wiov[iov++] = (struct iovec){ f[j].data + hdr_len, f[j].len - hdr_len };
+				bytes += f[j].len;
+			}
+			vp->count[TAP_SUPER_WRITTEN]++;
+		}
+		tap_write(vp, iov, k, bytes);
+		i += k;
+	}
+	vp->rx_frame_count = 0;
+}
+
+static void deliver(struct vport *vp, uint8_t *frame, size_t len)
 {
 	enum frame_verdict v = frame_check(frame, len, (unsigned)vp->opt.mtu);
 
@@ -215,12 +356,14 @@ static void deliver(struct vport *vp, const uint8_t *frame, size_t len)
 		vp->rx_frame[v]++;
 		return;
 	}
-	if (write(vp->tap_fd, frame, len) != (ssize_t)len) {
-		vp->count[DROP_TAP_WRITE]++;
+	if (vp->opt.no_offload) {
+		vp->wiov[0] = (struct iovec){ frame, len };
+		tap_write(vp, 1, 1, len);
 		return;
 	}
-	vp->count[TAP_TX_FRAMES]++;
-	vp->count[TAP_TX_BYTES] += len;
+	if (vp->rx_frame_count == RX_FRAMES_MAX)
+		deliver_pending(vp);
+	vp->rx_frames[vp->rx_frame_count++] = (struct offload_frame){ frame, len };
 }
 
 static void on_data(struct vport *vp, uint8_t *msg, size_t len)
@@ -276,8 +419,16 @@ static void on_udp(struct vport *vp)
 			continue;
 		}
 		vp->now_ms = loop_now_ms();
-		for (int i = 0; i < n; i++)
-			on_datagram(vp, udp_rx_buf(&vp->rx, (unsigned)i), vp->rx.msgs[i].msg_len);
+		for (int i = 0; i < n; i++) {
+			uint8_t *buf = udp_rx_buf(&vp->rx, (unsigned)i);
+			size_t total = vp->rx.msgs[i].msg_len, seg = vp->rx.seg_size[i];
+
+			/* With GRO one message is a run of datagrams, each seg bytes
+			 * but the last. */
+			for (size_t off = 0; off < total; off += seg)
+				on_datagram(vp, buf + off, total - off < seg ? total - off : seg);
+		}
+		deliver_pending(vp);
 	} while (n < 0 || n == (int)vp->rx.cap);
 	udp_tx_flush(&vp->tx, vp->udp_fd);
 }
@@ -348,11 +499,15 @@ static int on_control(const char *request, FILE *out, void *arg)
 			vp->rx_session[r]);
 	for (int e = 1; e < WIRE_ERR_COUNT; e++)
 		fprintf(out, " %s=%" PRIu64, wire_error_name((enum wire_error)e), vp->rx_header[e]);
-	for (int c = DROP_NO_SESSION; c <= DROP_UNEXPECTED; c++)
+	for (int c = DROP_NO_SESSION; c <= DROP_TAP_OFFLOAD; c++)
 		fprintf(out, " %s=%" PRIu64, counter_names[c], vp->count[c]);
 	fprintf(out, " udp_tx_errors=%" PRIu64 " udp_rx_errors=%" PRIu64 "\n", vp->tx.errors,
 		vp->udp_rx_errors);
 	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
+	fprintf(out, "  offload: %s super_frames_read=%" PRIu64 " super_frames_written=%" PRIu64
+		     " gso_sends=%" PRIu64 "\n",
+		vp->opt.no_offload ? "off" : "on", vp->count[TAP_SUPER_READ],
+		vp->count[TAP_SUPER_WRITTEN], vp->tx.gso_sends);
 	return 0;
 }
 
@@ -373,6 +528,7 @@ static void usage(FILE *out)
 		"  --address CIDR           address for the TAP, IPv4 or IPv6 (repeatable)\n"
 		"  --mtu N                  TAP MTU (default %d: fits a 1500-byte underlay)\n"
 		"  --control PATH           control socket (default " CONTROL_PREFIX "NAME.sock)\n"
+		"  --no-offload             move frames one by one (no TSO/GSO/GRO super-frames)\n"
 		"  --verbose                log debug messages\n"
 		"  --help                   show this help\n",
 		WIRE_DEFAULT_TAP_MTU);
@@ -388,6 +544,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "address", required_argument, NULL, 'a' },
 		{ "mtu", required_argument, NULL, 'M' },
 		{ "control", required_argument, NULL, 'c' },
+		{ "no-offload", no_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -405,6 +562,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 't': o->tap = optarg; break;
 		case 'c': o->control_path = optarg; break;
 		case 'v': o->log_level = LOG_DEBUG; break;
+		case 'O': o->no_offload = true; break;
 		case 'a':
 			if (o->address_count == MAX_ADDRESSES)
 				return cli_fail(PROG, "--address: at most %d addresses", MAX_ADDRESSES);
@@ -455,7 +613,7 @@ static int setup_tap(struct vport *vp)
 {
 	char err[200];
 
-	vp->tap_fd = tap_open(vp->opt.tap, &vp->ifindex, err, sizeof(err));
+	vp->tap_fd = tap_open(vp->opt.tap, !vp->opt.no_offload, &vp->ifindex, err, sizeof(err));
 	if (vp->tap_fd < 0)
 		return cli_fail(PROG, "%s", err);
 	for (unsigned i = 0; i < vp->opt.address_count; i++)
@@ -485,16 +643,24 @@ static int setup(struct vport *vp)
 		return cli_fail(PROG, "key file %s: not a usable private key", vp->opt.key_path);
 	if (udp_resolve(host, port, false, &vp->switch_ep, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "--switch: %s", err);
-	vp->buf_size = WIRE_DATA_OVERHEAD + frame_max_len((unsigned)vp->opt.mtu) + 1;
-	vp->tap_bufs = calloc(BATCH, vp->buf_size);
-	if (!vp->tap_bufs || udp_rx_init(&vp->rx, BATCH, vp->buf_size) < 0 ||
-	    udp_tx_init(&vp->tx, BATCH) < 0)
+	/* Receive buffers take a whole GRO run; a TAP read a whole super-frame. */
+	vp->buf_size = UDP_SUPER_MAX;
+	vp->scratch_size = OFFLOAD_VNET_HDR_LEN + OFFLOAD_MAX_FRAME;
+	vp->scratch = malloc(vp->scratch_size);
+	vp->arena = malloc(ARENA_SIZE);
+	vp->rx_frames = calloc(RX_FRAMES_MAX, sizeof(*vp->rx_frames));
+	if (!vp->scratch || !vp->arena || !vp->rx_frames ||
+	    udp_rx_init(&vp->rx, BATCH, vp->buf_size) < 0)
 		return cli_fail(PROG, "out of memory for packet buffers");
 	if (loop_init(&vp->loop, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	vp->udp_fd = udp_open_for(&vp->switch_ep, err, sizeof(err));
 	if (vp->udp_fd < 0)
 		return cli_fail(PROG, "%s", err);
+	if (udp_tx_init(&vp->tx, TX_QUEUE, vp->udp_fd, !vp->opt.no_offload) < 0)
+		return cli_fail(PROG, "out of memory for packet buffers");
+	if (!vp->opt.no_offload && !udp_enable_gro(vp->udp_fd))
+		log_info("UDP GRO not available: receiving datagrams one by one");
 	/* Connected: the kernel drops datagrams from anyone but the switch. */
 	if (connect(vp->udp_fd, (struct sockaddr *)&vp->switch_ep.addr, vp->switch_ep.len) < 0)
 		return cli_fail(PROG, "cannot connect UDP socket to %s: %s",
@@ -524,7 +690,9 @@ static void teardown(struct vport *vp)
 	loop_free(&vp->loop);
 	udp_tx_free(&vp->tx);
 	udp_rx_free(&vp->rx);
-	free(vp->tap_bufs);
+	free(vp->scratch);
+	free(vp->arena);
+	free(vp->rx_frames);
 }
 
 static int run(struct vport *vp)

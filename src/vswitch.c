@@ -77,6 +77,7 @@ struct port {
 	struct endpoint endpoint;
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
 	time_t last_handshake; /* wall clock, for the status view */
+	uint32_t connected_at;  /* position in vswitch.connected while connected */
 	struct port_stats st;
 };
 
@@ -104,6 +105,9 @@ struct vswitch {
 	struct proto_identity id;
 	struct members members;
 	struct port ports[SWITCH_MAX_PORTS];
+	/* Slots of connected ports, unordered: floods and timers walk only these. */
+	uint32_t connected[SWITCH_MAX_PORTS];
+	uint32_t connected_count;
 	struct mactable *macs;
 	struct endpoint listen;
 	struct loop loop;
@@ -179,14 +183,25 @@ static void send_copy(struct vswitch *sw, struct port *p, const uint8_t *frame, 
 
 /* ---- ports ---- */
 
+static void port_connect(struct vswitch *sw, struct port *p)
+{
+	p->is_connected = true;
+	p->connected_at = sw->connected_count;
+	sw->connected[sw->connected_count++] = slot_of(sw, p);
+}
+
 static void port_disconnect(struct vswitch *sw, struct port *p, const char *why)
 {
 	char label[KEY_BASE64_LEN + 1];
 
-	if (p->is_connected)
-		log_info("port %s %s", port_label(p, label), why);
 	session_wipe(&p->session);
 	mactable_flush_port(sw->macs, slot_of(sw, p));
+	if (!p->is_connected)
+		return;
+	log_info("port %s %s", port_label(p, label), why);
+	/* Swap-remove from the connected list. */
+	sw->connected[p->connected_at] = sw->connected[--sw->connected_count];
+	sw->ports[sw->connected[p->connected_at]].connected_at = p->connected_at;
 	p->is_connected = false;
 }
 
@@ -287,7 +302,7 @@ static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const st
 	p->last_handshake = time(NULL);
 	p->st.handshakes++;
 	if (!p->is_connected) {
-		p->is_connected = true;
+		port_connect(sw, p);
 		timers_init(&p->timers, sw->now_ms);
 		log_info("port %s connected from %s", port_label(p, label),
 			 endpoint_format(from, where, sizeof(where)));
@@ -322,9 +337,9 @@ static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, s
 		send_sealed(sw, &sw->ports[out_slot], frame - WIRE_DATA_HEADER_LEN, len);
 		break;
 	case FWD_FLOOD:
-		for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
-			if (i != in_slot && sw->ports[i].is_connected)
-				send_copy(sw, &sw->ports[i], frame, len);
+		for (uint32_t i = 0; i < sw->connected_count; i++)
+			if (sw->connected[i] != in_slot)
+				send_copy(sw, &sw->ports[sw->connected[i]], frame, len);
 		break;
 	case FWD_FILTER:
 		in->st.drop[DROP_FILTERED]++;
@@ -411,12 +426,18 @@ static void on_udp(struct vswitch *sw)
 		n = udp_rx_batch(sw->udp_fd, &sw->rx);
 		sw->now_ms = loop_now_ms();
 		for (int i = 0; i < n; i++) {
+			uint8_t *buf = udp_rx_buf(&sw->rx, (unsigned)i);
+			size_t total = sw->rx.msgs[i].msg_len, seg = sw->rx.seg_size[i];
 			struct endpoint from;
 
 			from.len = sw->rx.msgs[i].msg_hdr.msg_namelen;
 			memcpy(&from.addr, &sw->rx.addrs[i], sizeof(from.addr));
-			on_datagram(sw, udp_rx_buf(&sw->rx, (unsigned)i), sw->rx.msgs[i].msg_len,
-				    &from);
+			/* With GRO one message is a run of datagrams from one sender,
+			 * each seg bytes but the last. Unicast frames are resealed in
+			 * place, so a run to one port leaves as one GSO send. */
+			for (size_t off = 0; off < total; off += seg)
+				on_datagram(sw, buf + off, total - off < seg ? total - off : seg,
+					    &from);
 		}
 		flush(sw);
 	} while (n == (int)sw->rx.cap);
@@ -427,12 +448,11 @@ static void on_udp(struct vswitch *sw)
 static void on_tick(struct vswitch *sw)
 {
 	sw->now_ms = loop_now_ms();
-	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++) {
-		struct port *p = &sw->ports[i];
+	/* Backwards: a disconnect moves the last entry into the current place. */
+	for (uint32_t i = sw->connected_count; i-- > 0;) {
+		struct port *p = &sw->ports[sw->connected[i]];
 		unsigned due;
 
-		if (!p->is_connected)
-			continue;
 		session_expire(&p->session, sw->now_ms);
 		due = timers_responder_due(&p->timers, sw->now_ms);
 		if (due & TIMER_PEER_DEAD)
@@ -594,20 +614,17 @@ static int on_control(const char *request, FILE *out, void *arg)
 	struct mactable_stats ms;
 	struct mac_show walk = { out, sw };
 	char key[KEY_BASE64_LEN + 1], where[64];
-	uint32_t connected = 0;
 	time_t wall_now = time(NULL);
 
 	if (strcmp(request, "show") != 0)
 		return -EINVAL;
 	sw->now_ms = loop_now_ms();
-	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
-		connected += sw->ports[i].is_connected;
 	mactable_get_stats(sw->macs, &ms);
 	key_to_base64(key, sw->id.pub);
 	fprintf(out, "switch\n  version: %s\n  public key: %s\n  listening: %s\n", VSWITCH_VERSION,
 		key, endpoint_format(&sw->listen, where, sizeof(where)));
 	fprintf(out, "  mtu: %" PRIu64 "\n  members: %u\n  ports connected: %u\n", sw->opt.mtu,
-		sw->members.count, connected);
+		sw->members.count, sw->connected_count);
 	fprintf(out, "  uptime: %" PRIu64 " s\n", (sw->now_ms - sw->started_ms) / 1000);
 	fprintf(out, "  drops:");
 	show_counters(out, switch_drop_names, sw->drop, SWITCH_DROP_COUNT, 0);
@@ -742,14 +759,18 @@ static int setup(struct vswitch *sw)
 	if (sw->buf_size < WIRE_INIT_LEN)
 		sw->buf_size = WIRE_INIT_LEN;
 	sw->pool = calloc(TX_POOL, sw->buf_size);
-	if (!sw->pool || udp_rx_init(&sw->rx, RX_BATCH, sw->buf_size) < 0 ||
-	    udp_tx_init(&sw->tx, RX_BATCH + TX_POOL) < 0)
+	/* A receive buffer takes a whole GRO run of datagrams. */
+	if (!sw->pool || udp_rx_init(&sw->rx, RX_BATCH, UDP_SUPER_MAX) < 0)
 		return cli_fail(PROG, "out of memory for packet buffers");
 	if (loop_init(&sw->loop, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	sw->udp_fd = udp_open(&sw->listen, err, sizeof(err));
 	if (sw->udp_fd < 0)
 		return cli_fail(PROG, "%s", err);
+	if (udp_tx_init(&sw->tx, RX_BATCH * UDP_MAX_SEGMENTS + TX_POOL, sw->udp_fd, true) < 0)
+		return cli_fail(PROG, "out of memory for packet buffers");
+	if (!udp_enable_gro(sw->udp_fd))
+		log_info("UDP GRO not available: receiving datagrams one by one");
 	sw->control_fd = control_listen(sw->opt.control_path, err, sizeof(err));
 	if (sw->control_fd < 0)
 		return cli_fail(PROG, "%s", err);

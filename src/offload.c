@@ -1,0 +1,354 @@
+/* offload — TSO segmentation, checksums and TCP coalescing. See offload.h. */
+#include "offload.h"
+
+#include <string.h>
+
+#define ETH_LEN 14
+#define VLAN_LEN 4
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_VLAN 0x8100
+#define IPPROTO_TCP_ 6
+#define IPV4_MIN_LEN 20
+#define IPV6_LEN 40
+#define TCP_MIN_LEN 20
+#define TCP_FIN 0x01
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_CWR 0x80
+#define TCP_SEQ_AT 4
+#define TCP_FLAGS_AT 13
+#define TCP_CSUM_AT 16
+/* The IP length fields are 16 bits: a super-frame's IP packet stays under this. */
+#define IP_MAX_PACKET 65535u
+
+static const char *const result_names[OFFLOAD_RESULT_COUNT] = {
+	[OFFLOAD_OK] = "ok",
+	[OFFLOAD_BAD_CSUM] = "bad_csum_offset",
+	[OFFLOAD_BAD_GSO] = "bad_gso",
+	[OFFLOAD_TOO_MANY] = "too_many_segments",
+};
+
+const char *offload_result_name(enum offload_result r)
+{
+	return (unsigned)r < OFFLOAD_RESULT_COUNT ? result_names[r] : "unknown";
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+void offload_hdr_decode(const uint8_t in[OFFLOAD_VNET_HDR_LEN], struct offload_hdr *h)
+{
+	/* virtio_net_hdr fields are in the host's byte order for a TAP device. */
+	h->flags = in[0];
+	h->gso_type = in[1];
+	memcpy(&h->hdr_len, in + 2, 2);
+	memcpy(&h->gso_size, in + 4, 2);
+	memcpy(&h->csum_start, in + 6, 2);
+	memcpy(&h->csum_offset, in + 8, 2);
+}
+
+void offload_hdr_encode(uint8_t out[OFFLOAD_VNET_HDR_LEN], const struct offload_hdr *h)
+{
+	out[0] = h->flags;
+	out[1] = h->gso_type;
+	memcpy(out + 2, &h->hdr_len, 2);
+	memcpy(out + 4, &h->gso_size, 2);
+	memcpy(out + 6, &h->csum_start, 2);
+	memcpy(out + 8, &h->csum_offset, 2);
+}
+
+/* Big-endian 32-bit words summed into 64 bits fold to the same ones'-complement
+ * sum as 16-bit words (RFC 1071, section 2). Odd lengths only in a last call. */
+uint64_t offload_csum_add(uint64_t sum, const uint8_t *p, size_t len)
+{
+	while (len >= 4) {
+		sum += get32(p);
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		sum += get16(p);
+		p += 2;
+		len -= 2;
+	}
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+uint16_t offload_csum_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+enum offload_result offload_finish_csum(uint8_t *frame, size_t len, uint16_t csum_start,
+					uint16_t csum_offset)
+{
+	uint16_t csum;
+
+	if ((size_t)csum_start + csum_offset + 2 > len)
+		return OFFLOAD_BAD_CSUM;
+	csum = (uint16_t)~offload_csum_fold(offload_csum_add(0, frame + csum_start,
+							       len - csum_start));
+	/* As the kernel does: a computed zero is sent as 0xffff (a zero UDP
+	 * checksum would mean "none"; for TCP the two are the same value). */
+	put16(frame + csum_start + csum_offset, csum ? csum : 0xffff);
+	return OFFLOAD_OK;
+}
+
+/* Where the headers of a TCP frame are. */
+struct tcp_view {
+	size_t l3, l4, hdr_len, end, payload_len;
+	bool is_v6;
+};
+
+static bool parse_ip(const uint8_t *f, size_t len, struct tcp_view *v)
+{
+	const uint8_t *ip = f + v->l3;
+
+	if (!v->is_v6) {
+		size_t ihl, total;
+
+		if (len < v->l3 + IPV4_MIN_LEN || ip[0] >> 4 != 4)
+			return false;
+		ihl = (size_t)(ip[0] & 15) * 4;
+		total = get16(ip + 2);
+		/* No fragments: a fragment's TCP header may be elsewhere. */
+		if (ihl < IPV4_MIN_LEN || total < ihl || v->l3 + total > len ||
+		    ip[9] != IPPROTO_TCP_ || (get16(ip + 6) & 0x3fff) != 0)
+			return false;
+		v->l4 = v->l3 + ihl;
+		v->end = v->l3 + total;
+		return true;
+	}
+	/* IPv6 extension headers are not followed: such frames pass unchanged. */
+	if (len < v->l3 + IPV6_LEN || ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP_)
+		return false;
+	v->l4 = v->l3 + IPV6_LEN;
+	v->end = v->l4 + get16(ip + 4);
+	return v->end <= len;
+}
+
+static bool parse_tcp(const uint8_t *f, size_t len, struct tcp_view *v)
+{
+	uint16_t type;
+	size_t doff;
+
+	if (len < ETH_LEN)
+		return false;
+	v->l3 = ETH_LEN;
+	type = get16(f + 12);
+	if (type == ETHERTYPE_VLAN) {
+		if (len < ETH_LEN + VLAN_LEN)
+			return false;
+		type = get16(f + 16);
+		v->l3 += VLAN_LEN;
+	}
+	if (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6)
+		return false;
+	v->is_v6 = type == ETHERTYPE_IPV6;
+	if (!parse_ip(f, len, v) || v->end < v->l4 + TCP_MIN_LEN)
+		return false;
+	doff = (size_t)(f[v->l4 + 12] >> 4) * 4;
+	if (doff < TCP_MIN_LEN || v->l4 + doff > v->end)
+		return false;
+	v->hdr_len = v->l4 + doff;
+	v->payload_len = v->end - v->hdr_len;
+	return true;
+}
+
+/* The TCP pseudo-header sum (RFC 793 / RFC 8200 section 8.1) for tcp_len bytes. */
+static uint64_t pseudo_sum(const uint8_t *f, const struct tcp_view *v, size_t tcp_len)
+{
+	const uint8_t *ip = f + v->l3;
+	uint64_t sum = IPPROTO_TCP_ + tcp_len;
+
+	if (v->is_v6)
+		return offload_csum_add(sum, ip + 8, 32);
+	return offload_csum_add(sum, ip + 12, 8);
+}
+
+static void set_ip_length(uint8_t *f, const struct tcp_view *v, size_t tcp_len)
+{
+	uint8_t *ip = f + v->l3;
+
+	if (v->is_v6) {
+		put16(ip + 4, (uint16_t)tcp_len);
+		return;
+	}
+	put16(ip + 2, (uint16_t)(v->l4 - v->l3 + tcp_len));
+	put16(ip + 10, 0);
+	put16(ip + 10, (uint16_t)~offload_csum_fold(offload_csum_add(0, ip, v->l4 - v->l3)));
+}
+
+static void segment_fix(uint8_t *seg, const struct tcp_view *v, size_t i, size_t n,
+			uint32_t seq, uint16_t ip_id, size_t payload_len)
+{
+	size_t tcp_len = v->hdr_len - v->l4 + payload_len;
+	uint8_t *tcp = seg + v->l4;
+	uint8_t flags = tcp[TCP_FLAGS_AT];
+
+	if (!v->is_v6)
+		put16(seg + v->l3 + 4, (uint16_t)(ip_id + i));
+	set_ip_length(seg, v, tcp_len);
+	put32(tcp + TCP_SEQ_AT, seq);
+	if (i + 1 < n)
+		flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
+	if (i > 0)
+		flags &= (uint8_t)~TCP_CWR;
+	tcp[TCP_FLAGS_AT] = flags;
+	put16(tcp + TCP_CSUM_AT, 0);
+	put16(tcp + TCP_CSUM_AT,
+	      (uint16_t)~offload_csum_fold(offload_csum_add(pseudo_sum(seg, v, tcp_len), tcp,
+							    tcp_len)));
+}
+
+int offload_segment_tcp(const uint8_t *frame, size_t len, const struct offload_hdr *h,
+			uint8_t *out, size_t out_cap, size_t headroom, size_t tailroom,
+			size_t *lens, size_t max_segs, size_t *stride)
+{
+	uint8_t type = h->gso_type & (uint8_t)~OFFLOAD_GSO_ECN;
+	struct tcp_view v;
+	size_t mss = h->gso_size, n;
+	uint32_t seq;
+	uint16_t ip_id;
+
+	if ((type != OFFLOAD_GSO_TCPV4 && type != OFFLOAD_GSO_TCPV6) || !parse_tcp(frame, len, &v) ||
+	    v.is_v6 != (type == OFFLOAD_GSO_TCPV6) || mss == 0)
+		return -OFFLOAD_BAD_GSO;
+	n = v.payload_len == 0 ? 1 : (v.payload_len + mss - 1) / mss;
+	*stride = headroom + v.hdr_len + mss + tailroom;
+	if (n > max_segs || n > out_cap / *stride)
+		return -OFFLOAD_TOO_MANY;
+	seq = get32(frame + v.l4 + TCP_SEQ_AT);
+	ip_id = v.is_v6 ? 0 : get16(frame + v.l3 + 4);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *seg = out + i * *stride + headroom;
+		size_t off = i * mss;
+		size_t plen = v.payload_len - off < mss ? v.payload_len - off : mss;
+
+		memcpy(seg, frame, v.hdr_len);
+		memcpy(seg + v.hdr_len, frame + v.hdr_len + off, plen);
+		segment_fix(seg, &v, i, n, seq + (uint32_t)off, ip_id, plen);
+		lens[i] = v.hdr_len + plen;
+	}
+	return (int)n;
+}
+
+/* Header bytes that may differ between segments of one super-frame. */
+static bool may_differ(const struct tcp_view *v, size_t at)
+{
+	size_t ip = at - v->l3, tcp = at - v->l4;
+
+	if (at >= v->l4)
+		return (tcp >= TCP_SEQ_AT && tcp < TCP_SEQ_AT + 4) || tcp == TCP_FLAGS_AT ||
+		       tcp == TCP_CSUM_AT || tcp == TCP_CSUM_AT + 1;
+	if (at < v->l3)
+		return false;
+	if (v->is_v6)
+		return ip == 4 || ip == 5;
+	return (ip >= 2 && ip < 6) || ip == 10 || ip == 11;
+}
+
+static bool headers_match(const uint8_t *a, const uint8_t *b, const struct tcp_view *v)
+{
+	if (memcmp(a, b, v->l3) != 0)
+		return false;
+	for (size_t i = v->l3; i < v->hdr_len; i++)
+		if (a[i] != b[i] && !may_differ(v, i))
+			return false;
+	return ((a[v->l4 + TCP_FLAGS_AT] ^ b[v->l4 + TCP_FLAGS_AT]) & (uint8_t)~TCP_PSH) == 0;
+}
+
+static bool coalescable(const struct offload_frame *fr, struct tcp_view *v)
+{
+	uint8_t flags;
+
+	if (!parse_tcp(fr->data, fr->len, v) || fr->len != v->end || v->payload_len == 0)
+		return false;
+	flags = fr->data[v->l4 + TCP_FLAGS_AT];
+	return (flags & (uint8_t)~TCP_PSH) == TCP_ACK;
+}
+
+static void build_merged(const uint8_t *first, const struct tcp_view *v, size_t payload,
+			 uint8_t last_flags, size_t gso_size, uint8_t vnet[OFFLOAD_VNET_HDR_LEN],
+			 uint8_t *hdr)
+{
+	size_t tcp_len = v->hdr_len - v->l4 + payload;
+	struct offload_hdr h = {
+		.flags = OFFLOAD_F_NEEDS_CSUM,
+		.gso_type = v->is_v6 ? OFFLOAD_GSO_TCPV6 : OFFLOAD_GSO_TCPV4,
+		.hdr_len = (uint16_t)v->hdr_len,
+		.gso_size = (uint16_t)gso_size,
+		.csum_start = (uint16_t)v->l4,
+		.csum_offset = TCP_CSUM_AT,
+	};
+
+	memcpy(hdr, first, v->hdr_len);
+	hdr[v->l4 + TCP_FLAGS_AT] |= last_flags & TCP_PSH;
+	set_ip_length(hdr, v, tcp_len);
+	/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum, not complemented. */
+	put16(hdr + v->l4 + TCP_CSUM_AT, offload_csum_fold(pseudo_sum(hdr, v, tcp_len)));
+	offload_hdr_encode(vnet, &h);
+}
+
+size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_t first,
+			     uint8_t vnet[OFFLOAD_VNET_HDR_LEN], uint8_t hdr[OFFLOAD_MAX_HEADERS],
+			     size_t *hdr_len)
+{
+	const uint8_t *f = frames[first].data;
+	struct tcp_view fv, bv;
+	size_t count = 1, gso, total, prev_len;
+	uint32_t next_seq;
+	uint8_t last_flags;
+
+	if (!coalescable(&frames[first], &fv) || fv.hdr_len > OFFLOAD_MAX_HEADERS ||
+	    (f[fv.l4 + TCP_FLAGS_AT] & TCP_PSH))
+		return 1;
+	gso = prev_len = total = fv.payload_len;
+	next_seq = get32(f + fv.l4 + TCP_SEQ_AT) + (uint32_t)gso;
+	last_flags = f[fv.l4 + TCP_FLAGS_AT];
+	for (size_t j = first + 1; j < n && prev_len == gso && count < OFFLOAD_MAX_COALESCE; j++) {
+		const uint8_t *b = frames[j].data;
+
+		if (!coalescable(&frames[j], &bv) || bv.hdr_len != fv.hdr_len ||
+		    bv.is_v6 != fv.is_v6 || bv.payload_len > gso || !headers_match(f, b, &fv) ||
+		    get32(b + fv.l4 + TCP_SEQ_AT) != next_seq ||
+		    fv.hdr_len - fv.l3 + total + bv.payload_len > IP_MAX_PACKET)
+			break;
+		count++;
+		total += bv.payload_len;
+		prev_len = bv.payload_len;
+		next_seq += (uint32_t)bv.payload_len;
+		last_flags = b[fv.l4 + TCP_FLAGS_AT];
+		if (last_flags & TCP_PSH)
+			break;
+	}
+	if (count == 1)
+		return 1;
+	build_merged(f, &fv, total, last_flags, gso, vnet, hdr);
+	*hdr_len = fv.hdr_len;
+	return count;
+}

@@ -1,0 +1,106 @@
+/*
+ * offload — TAP offloads done in user space. Pure.
+ *
+ * With IFF_VNET_HDR and TUNSETOFFLOAD, the kernel hands vport TCP "super-frames"
+ * of up to 64 KiB (TSO) with checksums left partial, and accepts the same on
+ * write. One system call and one pass through the kernel's TCP stack then
+ * moves dozens of segments instead of one; this is how wireguard-go passed
+ * 10 Gbit/s. What travels between nodes stays plain Ethernet frames of at most
+ * MTU size, so the other side needs no offload support:
+ *
+ *   TAP read:  super-frame ─► offload_segment_tcp ─► MTU-sized frames with full
+ *              checksums, laid out for one UDP GSO send;
+ *   TAP write: MTU-sized frames ─► offload_coalesce_next groups consecutive
+ *              segments of one TCP flow ─► one super-frame per group.
+ *
+ * Every frame comes from the network or the kernel and is bounds-checked here;
+ * anything this module does not fully understand is passed through unchanged
+ * (on read, after finishing its checksum) or refused with a reason.
+ */
+#ifndef VSWITCH_OFFLOAD_H
+#define VSWITCH_OFFLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* struct virtio_net_hdr, in host byte order as a TAP device uses it. */
+#define OFFLOAD_VNET_HDR_LEN 10
+#define OFFLOAD_F_NEEDS_CSUM 1
+#define OFFLOAD_GSO_NONE 0
+#define OFFLOAD_GSO_TCPV4 1
+#define OFFLOAD_GSO_TCPV6 4
+#define OFFLOAD_GSO_ECN 0x80
+/* Largest super-frame either way: 64 KiB of IP packet plus link headers. */
+#define OFFLOAD_MAX_FRAME (65535 + 18)
+/* Most segments merged into one super-frame: bounds the writev that carries it. */
+#define OFFLOAD_MAX_COALESCE 64
+/* Longest link + IP + TCP header we handle: VLAN tag, IPv4 options or the IPv6
+ * header, TCP options. */
+#define OFFLOAD_MAX_HEADERS (18 + 60 + 60)
+
+struct offload_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+
+void offload_hdr_decode(const uint8_t in[OFFLOAD_VNET_HDR_LEN], struct offload_hdr *h);
+void offload_hdr_encode(uint8_t out[OFFLOAD_VNET_HDR_LEN], const struct offload_hdr *h);
+
+enum offload_result {
+	OFFLOAD_OK = 0,
+	OFFLOAD_BAD_CSUM,  /* csum_start/csum_offset outside the frame */
+	OFFLOAD_BAD_GSO,   /* a GSO frame that is not plain TCP over IPv4/IPv6 */
+	OFFLOAD_TOO_MANY,  /* more segments than the caller has room for */
+	OFFLOAD_RESULT_COUNT,
+};
+const char *offload_result_name(enum offload_result r);
+
+/* The Internet checksum (RFC 1071) of len bytes, added to sum; not folded. */
+uint64_t offload_csum_add(uint64_t sum, const uint8_t *p, size_t len);
+uint16_t offload_csum_fold(uint64_t sum);
+
+/* Finish a partial checksum in place (VIRTIO_NET_HDR_F_NEEDS_CSUM): the field at
+ * csum_start + csum_offset holds the pseudo-header sum; the rest is summed. */
+enum offload_result offload_finish_csum(uint8_t *frame, size_t len, uint16_t csum_start,
+					uint16_t csum_offset);
+
+/*
+ * Cut a TSO super-frame into frames of its headers plus at most gso_size bytes
+ * of payload, with IP lengths, IPv4 IDs, TCP sequence numbers, flags and
+ * checksums as the kernel would have sent them. Each segment gets a slot of
+ * *stride = headroom + headers + gso_size + tailroom bytes in out (out_cap
+ * bytes): segment i's frame starts at out + i * *stride + headroom and its
+ * length goes to lens[i] (max_segs entries). Equal slots back to back are
+ * what one UDP GSO send needs. Returns the number of segments, or a negative
+ * enum offload_result.
+ */
+int offload_segment_tcp(const uint8_t *frame, size_t len, const struct offload_hdr *h,
+			uint8_t *out, size_t out_cap, size_t headroom, size_t tailroom,
+			size_t *lens, size_t max_segs, size_t *stride);
+
+/* One frame as received: where it is and how long. */
+struct offload_frame {
+	uint8_t *data;
+	size_t len;
+};
+
+/*
+ * Starting at frames[first], find how many consecutive frames form one TCP
+ * super-frame: same flow, same headers but for lengths, IDs, sequence numbers
+ * and checksums, contiguous sequence numbers, all payloads gso_size long but
+ * the last, no flags but ACK (PSH on the last), at most OFFLOAD_MAX_COALESCE
+ * frames. Returns the count (1 when the
+ * frame cannot be coalesced). For a count above 1, writes into hdr the
+ * merged headers (*hdr_len bytes, at most OFFLOAD_MAX_HEADERS) and into vnet
+ * the header to write before them; the payloads follow each frame's headers.
+ */
+size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_t first,
+			     uint8_t vnet[OFFLOAD_VNET_HDR_LEN], uint8_t hdr[OFFLOAD_MAX_HEADERS],
+			     size_t *hdr_len);
+
+#endif

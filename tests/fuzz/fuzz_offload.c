@@ -1,0 +1,182 @@
+/*
+ * libFuzzer target for offload.c. The input is a virtio_net_hdr (10 bytes, as
+ * a TAP device hands it over) followed by one frame. The frame's checksum is
+ * finished on a copy; the frame is cut into segments (headroom, tailroom and
+ * segment limit come from bits of the header's hdr_len) and the segments are
+ * coalesced again; then the frame bytes are read as a list of pieces
+ * ([u16 length][bytes]...) and those are coalesced too. Every buffer is an
+ * exact-size heap copy, so that any read past an end is caught.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "offload.h"
+
+#define FUZZ_OUT_CAP (1u << 18)
+#define FUZZ_MAX_PIECES 80 /* more than OFFLOAD_MAX_COALESCE */
+#define MIN_TCP_FRAME (14 + 20 + 20)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define check(cond)                                                                            \
+	do {                                                                                   \
+		if (!(cond))                                                                   \
+			abort();                                                               \
+	} while (0)
+
+static uint8_t *dup_bytes(const uint8_t *p, size_t len)
+{
+	uint8_t *q = malloc(len ? len : 1);
+
+	check(q != NULL);
+	if (len)
+		memcpy(q, p, len);
+	return q;
+}
+
+/* Naive ones'-complement sum of 16-bit big-endian words. */
+static uint16_t naive_fold(uint64_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
+	while (sum > 0xffff)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static void fuzz_finish(const uint8_t *frame, size_t len, const struct offload_hdr *h)
+{
+	uint8_t *f = dup_bytes(frame, len);
+	size_t at = (size_t)h->csum_start + h->csum_offset;
+	enum offload_result r = offload_finish_csum(f, len, h->csum_start, h->csum_offset);
+
+	check(r == OFFLOAD_OK || r == OFFLOAD_BAD_CSUM);
+	check(offload_result_name(r) != NULL);
+	if (r == OFFLOAD_BAD_CSUM) {
+		check(at + 2 > len && memcmp(f, frame, len) == 0);
+	} else {
+		check(at + 2 <= len);
+		check(memcmp(f, frame, at) == 0);
+		check(memcmp(f + at + 2, frame + at + 2, len - at - 2) == 0);
+		/* Seeded with the old field (the pseudo-header sum), the region sums to -0. */
+		if (h->csum_offset % 2 == 0)
+			check(naive_fold((uint32_t)frame[at] << 8 | frame[at + 1],
+					 f + h->csum_start, len - h->csum_start) == 0xffff);
+	}
+	free(f);
+}
+
+static void coalesce_all(struct offload_frame *fr, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
+		size_t hdr_len = 0, got = offload_coalesce_next(fr, n, i, vnet, hdr, &hdr_len);
+
+		check(got >= 1 && got <= n - i && got <= OFFLOAD_MAX_COALESCE);
+		if (got > 1) {
+			struct offload_hdr h;
+
+			offload_hdr_decode(vnet, &h);
+			check(hdr_len >= MIN_TCP_FRAME && hdr_len <= OFFLOAD_MAX_HEADERS);
+			check(h.flags == OFFLOAD_F_NEEDS_CSUM && h.hdr_len == hdr_len);
+			check(h.gso_type == OFFLOAD_GSO_TCPV4 || h.gso_type == OFFLOAD_GSO_TCPV6);
+			check(h.gso_size > 0 && fr[i].len == hdr_len + h.gso_size);
+			check((size_t)h.csum_start + h.csum_offset + 2 <= hdr_len);
+			check(memcmp(hdr, fr[i].data, 12) == 0); /* MAC addresses */
+			for (size_t k = i; k < i + got; k++)
+				check(fr[k].len > hdr_len && fr[k].len - hdr_len <= h.gso_size);
+		}
+		i += got;
+	}
+}
+
+/* Cut, check the slots, re-cut one segment (a no-op), then coalesce them. */
+static void fuzz_segment(const uint8_t *frame, size_t len, const struct offload_hdr *h)
+{
+	size_t headroom = h->hdr_len & 31, tailroom = h->hdr_len >> 5 & 31,
+	       max_segs = 256 - (h->hdr_len >> 8), stride = 0, hdr, joined = 0;
+	uint8_t *out = malloc(FUZZ_OUT_CAP);
+	size_t *lens = malloc(max_segs * sizeof(*lens));
+	struct offload_frame *fr = malloc(max_segs * sizeof(*fr));
+	int n;
+
+	check(out != NULL && lens != NULL && fr != NULL);
+	n = offload_segment_tcp(frame, len, h, out, FUZZ_OUT_CAP, headroom, tailroom, lens,
+				max_segs, &stride);
+	check(n == -OFFLOAD_BAD_GSO || n == -OFFLOAD_TOO_MANY || n > 0);
+	if (n <= 0)
+		goto out;
+	check((size_t)n <= max_segs && (size_t)n * stride <= FUZZ_OUT_CAP);
+	check(stride >= headroom + tailroom + MIN_TCP_FRAME + h->gso_size);
+	hdr = stride - headroom - tailroom - h->gso_size;
+	check(hdr <= OFFLOAD_MAX_HEADERS && hdr <= len);
+	for (size_t i = 0; i < (size_t)n; i++) {
+		uint8_t *seg = out + i * stride + headroom;
+		size_t plen = lens[i] - hdr;
+
+		check(lens[i] >= hdr && plen <= h->gso_size);
+		check(i + 1 == (size_t)n || plen == h->gso_size);
+		check(memcmp(seg, frame, 12) == 0);
+		/* The payloads, in order, are the frame's bytes after its headers. */
+		check(hdr + joined + plen <= len);
+		check(memcmp(seg + hdr, frame + hdr + joined, plen) == 0);
+		joined += plen;
+		fr[i] = (struct offload_frame){ seg, lens[i] };
+	}
+	{
+		/* A segment is a super-frame of one segment: cutting it gives it back. */
+		size_t last = (size_t)n - 1, len1 = 0, stride1 = 0;
+		uint8_t *again = malloc(stride);
+
+		check(again != NULL);
+		check(offload_segment_tcp(fr[last].data, fr[last].len, h, again, stride, 0, 0,
+					  &len1, 1, &stride1) == 1);
+		check(len1 == fr[last].len && memcmp(again, fr[last].data, len1) == 0);
+		free(again);
+	}
+	coalesce_all(fr, (size_t)n);
+out:
+	free(fr);
+	free(lens);
+	free(out);
+}
+
+/* The bytes as [u16 big-endian length][bytes]... frames, each its own copy. */
+static void fuzz_pieces(const uint8_t *p, size_t len)
+{
+	struct offload_frame fr[FUZZ_MAX_PIECES];
+	size_t n = 0;
+
+	while (n < FUZZ_MAX_PIECES && len >= 2) {
+		size_t piece = (size_t)p[0] << 8 | p[1];
+
+		p += 2;
+		len -= 2;
+		if (piece > len)
+			piece = len;
+		fr[n++] = (struct offload_frame){ dup_bytes(p, piece), piece };
+		p += piece;
+		len -= piece;
+	}
+	coalesce_all(fr, n);
+	for (size_t i = 0; i < n; i++)
+		free(fr[i].data);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct offload_hdr h;
+	const uint8_t *frame = data + OFFLOAD_VNET_HDR_LEN;
+	size_t len;
+
+	if (size < OFFLOAD_VNET_HDR_LEN || size - OFFLOAD_VNET_HDR_LEN > OFFLOAD_MAX_FRAME)
+		return 0;
+	len = size - OFFLOAD_VNET_HDR_LEN;
+	offload_hdr_decode(data, &h);
+	fuzz_finish(frame, len, &h);
+	fuzz_segment(frame, len, &h);
+	fuzz_pieces(frame, len);
+	return 0;
+}
