@@ -2,6 +2,7 @@
 #include "key.h"
 
 #include <sodium.h>
+#include <string.h>
 
 bool key_from_base64(unsigned char key[NOISE_KEY_LEN], const char *text, size_t len)
 {
@@ -20,6 +21,20 @@ void key_to_base64(char out[KEY_BASE64_LEN + 1], const unsigned char key[NOISE_K
 {
 	sodium_bin2base64(out, KEY_BASE64_LEN + 1, key, NOISE_KEY_LEN,
 			  sodium_base64_VARIANT_ORIGINAL);
+}
+
+void key_derive_mac(unsigned char mac[6], const unsigned char pub[NOISE_KEY_LEN])
+{
+	static const unsigned char label[] = "vswitch tap mac";
+	unsigned char hash[16];
+	crypto_generichash_blake2b_state st;
+
+	crypto_generichash_blake2b_init(&st, NULL, 0, sizeof(hash));
+	crypto_generichash_blake2b_update(&st, label, sizeof(label) - 1);
+	crypto_generichash_blake2b_update(&st, pub, NOISE_KEY_LEN);
+	crypto_generichash_blake2b_final(&st, hash, sizeof(hash));
+	memcpy(mac, hash, 6);
+	mac[0] = (unsigned char)((mac[0] & 0xfe) | 0x02);
 }
 
 void key_clamp(unsigned char key[NOISE_KEY_LEN])

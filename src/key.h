@@ -23,4 +23,9 @@ void key_clamp(unsigned char key[NOISE_KEY_LEN]);
  * newline (a key file, or stdin). Returns false if anything else is there. */
 bool key_from_text(unsigned char key[NOISE_KEY_LEN], const char *text, size_t len);
 
+/* A stable MAC address for a port's TAP, derived from its public key: a
+ * restarted port keeps its address, so neighbours' ARP caches stay right.
+ * Locally administered (bit 1 of the first byte set), unicast (bit 0 clear). */
+void key_derive_mac(unsigned char mac[6], const unsigned char pub[NOISE_KEY_LEN]);
+
 #endif

@@ -78,7 +78,8 @@ out:
 	return ret;
 }
 
-int netlink_link_set_mtu_up(int ifindex, unsigned mtu, char *err, size_t err_len)
+int netlink_link_setup(int ifindex, unsigned mtu, const unsigned char mac[6], char *err,
+		       size_t err_len)
 {
 	struct request req;
 	uint32_t mtu32 = mtu;
@@ -91,7 +92,9 @@ int netlink_link_set_mtu_up(int ifindex, unsigned mtu, char *err, size_t err_len
 	req.ifi.ifi_flags = IFF_UP;
 	req.ifi.ifi_change = IFF_UP;
 	add_attr(&req, IFLA_MTU, &mtu32, sizeof(mtu32));
-	return transact(&req, "set MTU and bring link up", err, err_len);
+	if (mac)
+		add_attr(&req, IFLA_ADDRESS, mac, 6);
+	return transact(&req, "set MTU and MAC address and bring link up", err, err_len);
 }
 
 int netlink_addr_add(int ifindex, const struct config_cidr *cidr, char *err, size_t err_len)

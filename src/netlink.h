@@ -11,7 +11,9 @@
 
 #include "config.h"
 
-int netlink_link_set_mtu_up(int ifindex, unsigned mtu, char *err, size_t err_len);
+/* Set the link's MTU and MAC address (mac may be NULL to keep it), bring it up. */
+int netlink_link_setup(int ifindex, unsigned mtu, const unsigned char mac[6], char *err,
+		       size_t err_len);
 int netlink_addr_add(int ifindex, const struct config_cidr *cidr, char *err, size_t err_len);
 
 #endif

@@ -92,7 +92,7 @@ struct vport {
 	struct timers timers;
 	struct proto_initiation init;
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
-	time_t last_handshake;
+	uint64_t last_handshake_ms; /* monotonic; 0 before the first */
 	bool is_connected;
 	uint64_t now_ms, started_ms;
 	uint64_t count[PORT_COUNTER_COUNT];
@@ -292,7 +292,7 @@ static void on_resp(struct vport *vp, const uint8_t *msg, size_t len)
 	}
 	timers_handshake_complete(&vp->timers, vp->now_ms);
 	vp->count[HANDSHAKES_DONE]++;
-	vp->last_handshake = time(NULL);
+	vp->last_handshake_ms = vp->now_ms;
 	if (!vp->is_connected)
 		log_info("connected to switch %s", vp->opt.switch_addr);
 	vp->is_connected = true;
@@ -435,6 +435,44 @@ static void on_udp(struct vport *vp)
 
 /* ---- timers ---- */
 
+/* A new socket picks its source address afresh: after the host's address
+ * changed (a laptop moved networks), the old one can no longer send. */
+static int open_switch_socket(struct vport *vp, char *err, size_t err_len)
+{
+	char where[64];
+	int fd = udp_open_for(&vp->switch_ep, err, err_len);
+
+	if (fd < 0)
+		return fd;
+	/* Connected: the kernel drops datagrams from anyone but the switch. */
+	if (connect(fd, (struct sockaddr *)&vp->switch_ep.addr, vp->switch_ep.len) < 0) {
+		int ret = -errno;
+
+		snprintf(err, err_len, "cannot connect UDP socket to %s: %s",
+			 endpoint_format(&vp->switch_ep, where, sizeof(where)), strerror(errno));
+		close(fd);
+		return ret;
+	}
+	if (!vp->opt.no_offload && !udp_enable_gro(fd))
+		log_debug("UDP GRO not available: receiving datagrams one by one");
+	return fd;
+}
+
+static void reopen_switch_socket(struct vport *vp)
+{
+	char err[200];
+	int fd = open_switch_socket(vp, err, sizeof(err));
+
+	if (fd < 0 || loop_add(&vp->loop, fd, LOOP_UDP, err, sizeof(err)) < 0) {
+		log_warn("keeping the old socket: %s", err);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(vp->udp_fd);
+	vp->udp_fd = fd;
+}
+
 static void on_tick(struct vport *vp)
 {
 	unsigned due;
@@ -449,6 +487,8 @@ static void on_tick(struct vport *vp)
 		session_wipe(&vp->session);
 		timers_session_lost(&vp->timers);
 		vp->is_connected = false;
+		vp->tx.count = 0; /* queued for the old socket: let them go */
+		reopen_switch_socket(vp);
 		due = TIMER_SEND_HANDSHAKE;
 	}
 	if (due & TIMER_SEND_HANDSHAKE)
@@ -482,9 +522,9 @@ static int on_control(const char *request, FILE *out, void *arg)
 	fprintf(out, "  switch: %s (%s)\n  switch key: %s\n", vp->opt.switch_addr,
 		endpoint_format(&vp->switch_ep, where, sizeof(where)), key);
 	fprintf(out, "  state: %s\n", vp->is_connected ? "connected" : "connecting");
-	if (vp->last_handshake)
-		fprintf(out, "  latest handshake: %lld s ago\n",
-			(long long)(time(NULL) - vp->last_handshake));
+	if (vp->last_handshake_ms)
+		fprintf(out, "  latest handshake: %" PRIu64 " s ago\n",
+			(vp->now_ms - vp->last_handshake_ms) / 1000);
 	fprintf(out, "  uptime: %" PRIu64 " s\n", (vp->now_ms - vp->started_ms) / 1000);
 	show_list(out, "tap rx", vp->count, TAP_RX_FRAMES, TAP_RX_BYTES);
 	show_list(out, "tap tx", vp->count, TAP_TX_FRAMES, TAP_TX_BYTES);
@@ -611,6 +651,7 @@ static int check_values(struct vport *vp, char *host, uint16_t *port)
 
 static int setup_tap(struct vport *vp)
 {
+	unsigned char mac[6];
 	char err[200];
 
 	vp->tap_fd = tap_open(vp->opt.tap, !vp->opt.no_offload, &vp->ifindex, err, sizeof(err));
@@ -619,7 +660,8 @@ static int setup_tap(struct vport *vp)
 	for (unsigned i = 0; i < vp->opt.address_count; i++)
 		if (netlink_addr_add(vp->ifindex, &vp->addresses[i], err, sizeof(err)) < 0)
 			return cli_fail(PROG, "%s: %s", vp->opt.tap, err);
-	if (netlink_link_set_mtu_up(vp->ifindex, (unsigned)vp->opt.mtu, err, sizeof(err)) < 0)
+	key_derive_mac(mac, vp->id.pub);
+	if (netlink_link_setup(vp->ifindex, (unsigned)vp->opt.mtu, mac, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s: %s", vp->opt.tap, err);
 	return 0;
 }
@@ -654,17 +696,11 @@ static int setup(struct vport *vp)
 		return cli_fail(PROG, "out of memory for packet buffers");
 	if (loop_init(&vp->loop, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
-	vp->udp_fd = udp_open_for(&vp->switch_ep, err, sizeof(err));
+	vp->udp_fd = open_switch_socket(vp, err, sizeof(err));
 	if (vp->udp_fd < 0)
 		return cli_fail(PROG, "%s", err);
 	if (udp_tx_init(&vp->tx, TX_QUEUE, vp->udp_fd, !vp->opt.no_offload) < 0)
 		return cli_fail(PROG, "out of memory for packet buffers");
-	if (!vp->opt.no_offload && !udp_enable_gro(vp->udp_fd))
-		log_info("UDP GRO not available: receiving datagrams one by one");
-	/* Connected: the kernel drops datagrams from anyone but the switch. */
-	if (connect(vp->udp_fd, (struct sockaddr *)&vp->switch_ep.addr, vp->switch_ep.len) < 0)
-		return cli_fail(PROG, "cannot connect UDP socket to %s: %s",
-				endpoint_format(&vp->switch_ep, host, sizeof(host)), strerror(errno));
 	if (setup_tap(vp) != 0)
 		return 1;
 	vp->control_fd = control_listen(vp->control_path, err, sizeof(err));

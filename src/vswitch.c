@@ -76,7 +76,7 @@ struct port {
 	struct timers timers;
 	struct endpoint endpoint;
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
-	time_t last_handshake; /* wall clock, for the status view */
+	uint64_t last_handshake_ms; /* monotonic, for the status view */
 	uint32_t connected_at;  /* position in vswitch.connected while connected */
 	struct port_stats st;
 };
@@ -299,7 +299,7 @@ static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const st
 	memcpy(p->last_timestamp, in.timestamp, WIRE_TIMESTAMP_LEN);
 	p->has_timestamp = true;
 	p->endpoint = *from;
-	p->last_handshake = time(NULL);
+	p->last_handshake_ms = sw->now_ms;
 	p->st.handshakes++;
 	if (!p->is_connected) {
 		port_connect(sw, p);
@@ -563,7 +563,7 @@ static void show_counters(FILE *out, const char *const *names, const uint64_t *v
 		fprintf(out, " %s=%" PRIu64, names[i], values[i]);
 }
 
-static void show_port(FILE *out, const struct port *p, time_t wall_now)
+static void show_port(FILE *out, const struct port *p, uint64_t now_ms)
 {
 	char key[KEY_BASE64_LEN + 1], where[64];
 
@@ -575,7 +575,7 @@ static void show_port(FILE *out, const struct port *p, time_t wall_now)
 	}
 	fprintf(out, "  state: connected\n  endpoint: %s\n",
 		endpoint_format(&p->endpoint, where, sizeof(where)));
-	fprintf(out, "  latest handshake: %lld s ago\n", (long long)(wall_now - p->last_handshake));
+	fprintf(out, "  latest handshake: %" PRIu64 " s ago\n", (now_ms - p->last_handshake_ms) / 1000);
 	fprintf(out, "  rx: frames=%" PRIu64 " bytes=%" PRIu64 " keepalives=%" PRIu64 "\n",
 		p->st.rx_frames, p->st.rx_bytes, p->st.rx_keepalives);
 	fprintf(out, "  tx: frames=%" PRIu64 " bytes=%" PRIu64 "\n", p->st.tx_frames,
@@ -614,7 +614,6 @@ static int on_control(const char *request, FILE *out, void *arg)
 	struct mactable_stats ms;
 	struct mac_show walk = { out, sw };
 	char key[KEY_BASE64_LEN + 1], where[64];
-	time_t wall_now = time(NULL);
 
 	if (strcmp(request, "show") != 0)
 		return -EINVAL;
@@ -633,7 +632,7 @@ static int on_control(const char *request, FILE *out, void *arg)
 	fprintf(out, " tx_errors=%" PRIu64 "\n", sw->tx.errors);
 	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
 		if (sw->ports[i].in_use)
-			show_port(out, &sw->ports[i], wall_now);
+			show_port(out, &sw->ports[i], sw->now_ms);
 	fprintf(out, "\nmac table: %u entries (learned=%" PRIu64 " moved=%" PRIu64 " aged=%" PRIu64
 		     " refused_port_full=%" PRIu64 " refused_table_full=%" PRIu64 ")\n",
 		ms.entries, ms.learned, ms.moved, ms.aged, ms.refused_port_full,

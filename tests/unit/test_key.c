@@ -249,6 +249,28 @@ static void test_clamp_matches_x25519(void **state)
 	}
 }
 
+/* A port's TAP MAC: stable per key, different across keys, unicast and
+ * locally administered whatever the hash gives. */
+static void test_derive_mac(void **state)
+{
+	unsigned char pub[NOISE_KEY_LEN], a[6], b[6], c[6];
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		memset(pub, 0, sizeof(pub));
+		pub[0] = (unsigned char)i;
+		pub[1] = (unsigned char)(i >> 8);
+		key_derive_mac(a, pub);
+		key_derive_mac(b, pub);
+		assert_memory_equal(a, b, 6);
+		assert_int_equal(a[0] & 0x01, 0);
+		assert_int_equal(a[0] & 0x02, 0x02);
+		pub[31] = 1;
+		key_derive_mac(c, pub);
+		assert_memory_not_equal(a, c, 6);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_from_text_len),
 		cmocka_unit_test(test_clamp),
 		cmocka_unit_test(test_clamp_matches_x25519),
+		cmocka_unit_test(test_derive_mac),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -985,6 +985,7 @@ enum co_mut {
 	CM_IP_OPTS,  /* IPv4 options, TCP options shortened to keep hdr_len */
 	CM_FAMILY,   /* the other IP version */
 	CM_UDP, CM_V6_EXT, CM_TRUNC,
+	CM_BAD_CSUM, /* last payload byte flipped after the checksum was computed */
 };
 
 struct co_case {
@@ -1091,6 +1092,10 @@ static const struct co_case co_cases[] = {
 	{ 80, false, false, 1, 100, 0, 0, CM_NONE, 0, 1 },
 	/* The window's high byte alone (case 23 changes the low one). */
 	{ 81, false, false, 4, 100, 0, 2, CM_WIN_HI, 0, 2 },
+	/* A corrupted segment is never merged: it ends the group, or stands alone. */
+	{ 82, false, false, 4, 100, 0, 2, CM_BAD_CSUM, 0, 2 },
+	{ 83, false, false, 4, 100, 0, 0, CM_BAD_CSUM, 0, 1 },
+	{ 84, true, true, 4, 100, 0, 1, CM_BAD_CSUM, 0, 1 },
 };
 
 /* Mutations of the victim's spec; the rest are made after building. */
@@ -1168,6 +1173,8 @@ static void build_train(struct train *t, const struct co_case *c)
 		len = build(super_buf, &s, &t->lay[k]);
 		if (k == c->victim && c->mut == CM_TRUNC)
 			len = t->lay[k].end - 1;
+		if (k == c->victim && c->mut == CM_BAD_CSUM)
+			super_buf[t->lay[k].end - 1] ^= 1;
 		t->fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len };
 	}
 }
