@@ -77,23 +77,57 @@ void offload_hdr_encode(uint8_t out[OFFLOAD_VNET_HDR_LEN], const struct offload_
 	memcpy(out + 8, &h->csum_offset, 2);
 }
 
-/* Big-endian 32-bit words summed into 64 bits fold to the same ones'-complement
- * sum as 16-bit words (RFC 1071, section 2). Odd lengths only in a last call. */
-uint64_t offload_csum_add(uint64_t sum, const uint8_t *p, size_t len)
+/*
+ * RFC 1071: the ones'-complement sum does not depend on byte order, except
+ * that summing little-endian words gives the byte-swapped result (section
+ * 2B). So the bulk is summed as native 32-bit halves of 64-bit loads, which
+ * is several times faster than byte-wise big-endian words, then folded and
+ * swapped once. Odd lengths only in a last call.
+ */
+static uint16_t sum_native(const uint8_t *p, size_t len)
 {
-	while (len >= 4) {
-		sum += get32(p);
+	uint64_t acc = 0;
+
+	while (len >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		acc += (w & 0xffffffffu) + (w >> 32);
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		uint32_t w;
+
+		memcpy(&w, p, 4);
+		acc += w;
 		p += 4;
 		len -= 4;
 	}
 	if (len >= 2) {
-		sum += get16(p);
+		uint16_t w;
+
+		memcpy(&w, p, 2);
+		acc += w;
 		p += 2;
 		len -= 2;
 	}
 	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
+		acc += p[0]; /* the low byte of a little-endian word */
+	return offload_csum_fold(acc);
+}
+
+uint64_t offload_csum_add(uint64_t sum, const uint8_t *p, size_t len)
+{
+	uint16_t native = sum_native(p, len);
+	const uint16_t probe = 1;
+	uint8_t first;
+
+	memcpy(&first, &probe, 1);
+	/* On a little-endian host, swap to the big-endian sum the callers add. */
+	if (first == 1)
+		native = (uint16_t)(native << 8 | native >> 8);
+	return sum + native;
 }
 
 uint16_t offload_csum_fold(uint64_t sum)
