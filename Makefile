@@ -35,8 +35,14 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit netns fuzz fuzz-smoke demo bench check format clean deps tools
+.PHONY: all test unit netns fuzz fuzz-smoke demo bench check format clean deps tools FORCE
 all: build/vswitch build/vport
+
+# The version is compiled into the daemons' main files: rebuild them when it changes.
+build/version.txt: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+build/rel/vswitch.o build/rel/vport.o build/san/vswitch.o build/san/vport.o: build/version.txt
 
 build/rel/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)

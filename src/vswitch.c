@@ -245,6 +245,18 @@ static uint32_t new_index(struct vswitch *sw, struct port *p)
 
 /* ---- receiving ---- */
 
+static void note_endpoint(struct vswitch *sw, struct port *p, const struct endpoint *from)
+{
+	char label[KEY_BASE64_LEN + 1], where[64];
+
+	if (endpoint_equal(&p->endpoint, from))
+		return;
+	p->endpoint = *from;
+	if (ratelimit_allow(&sw->roam_log, sw->now_ms))
+		log_info("port %s roamed to %s", port_label(p, label),
+			 endpoint_format(from, where, sizeof(where)));
+}
+
 static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const struct endpoint *from)
 {
 	struct proto_incoming in;
@@ -298,7 +310,10 @@ static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const st
 	}
 	memcpy(p->last_timestamp, in.timestamp, WIRE_TIMESTAMP_LEN);
 	p->has_timestamp = true;
-	p->endpoint = *from;
+	if (p->is_connected)
+		note_endpoint(sw, p, from);
+	else
+		p->endpoint = *from;
 	p->last_handshake_ms = sw->now_ms;
 	p->st.handshakes++;
 	if (!p->is_connected) {
@@ -345,18 +360,6 @@ static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, s
 		in->st.drop[DROP_FILTERED]++;
 		break;
 	}
-}
-
-static void note_endpoint(struct vswitch *sw, struct port *p, const struct endpoint *from)
-{
-	char label[KEY_BASE64_LEN + 1], where[64];
-
-	if (endpoint_equal(&p->endpoint, from))
-		return;
-	p->endpoint = *from;
-	if (ratelimit_allow(&sw->roam_log, sw->now_ms))
-		log_info("port %s roamed to %s", port_label(p, label),
-			 endpoint_format(from, where, sizeof(where)));
 }
 
 static void on_data(struct vswitch *sw, uint8_t *msg, size_t len, const struct endpoint *from)
