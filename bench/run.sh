@@ -364,9 +364,10 @@ one_run() {
 
 # --- scale: one switch, many sessions -------------------------------------------
 
-# Rows of "PORTS MACS_PER_PORT". The last makes 100,000 MACs within the
-# switch's default caps (1024 per port, 131072 in all).
-readonly scale_rows=("10 1" "100 1" "1000 1" "100 1000")
+# Rows of "PORTS MACS_PER_PORT": 10, 100 and 1,000 ports, then 1,000 ports with
+# 10,000 and 100,000 MACs (within the switch's default caps: 1024 per port,
+# 131072 in all), so the last three rows show the rate against table size.
+readonly scale_rows=("10 1" "100 1" "1000 1" "1000 10" "1000 100")
 readonly scale_keys=1000
 
 # scale_row LOADGEN PORTS MACS_PER_PORT — a fresh switch (so its peak RSS is
