@@ -110,8 +110,8 @@ bench: deps
 	$(Q)bench/run.sh build
 
 check:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 -D_GNU_SOURCE -Isrc src
-	clang-tidy --quiet src/*.c -- $(WARN) -Isrc
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 -D_GNU_SOURCE -DVSWITCH_VERSION='"check"' -Isrc src
+	clang-tidy --quiet src/*.c -- $(WARN) -Isrc -DVSWITCH_VERSION='"check"'
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c tests/tools/*.c

@@ -278,17 +278,17 @@ static FILE *open_private(const char *path)
 	FILE *f;
 
 	if (fd < 0) {
-		cli_fail(PROG, "cannot create %s: %s", path, strerror(errno));
+		cli_report(PROG, "cannot create %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fchmod(fd, 0600) < 0) {
-		cli_fail(PROG, "cannot chmod 600 %s: %s", path, strerror(errno));
+		cli_report(PROG, "cannot chmod 600 %s: %s", path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
 	f = fdopen(fd, "w");
 	if (!f) {
-		cli_fail(PROG, "cannot open %s: %s", path, strerror(errno));
+		cli_report(PROG, "cannot open %s: %s", path, strerror(errno));
 		close(fd);
 	}
 	return f;
@@ -1005,7 +1005,7 @@ static int handshake_phase(struct loadgen *lg)
 			lg->st.errors ? ", the first: " : "",
 			lg->st.errors ? strerror(lg->st.first_error) : "");
 	if (lg->hs_ok == 0)
-		cli_fail(PROG, "no handshake with the switch at %s succeeded: is it running, with "
+		cli_report(PROG, "no handshake with the switch at %s succeeded: is it running, with "
 			       "that key, and are these keys its members?", lg->opt.switch_addr);
 	return 0;
 }

@@ -12,7 +12,7 @@
 #include "keyfile.h"
 #include "noise.h"
 
-int cli_fail(const char *prog, const char *fmt, ...)
+void cli_report(const char *prog, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -21,7 +21,6 @@ int cli_fail(const char *prog, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	return 1;
 }
 
 int cli_genkey(const char *prog)

@@ -18,7 +18,10 @@ int cli_show(const char *prog, int argc, char **argv, const char *default_path);
 int cli_dispatch(const char *prog, int argc, char **argv, const char *default_control,
 		 int *status);
 
-/* Print "prog: message" on stderr and return 1, for startup errors. */
-int cli_fail(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "prog: message" on stderr. */
+void cli_report(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Report a startup error and give the exit status 1 (a macro, so that callers
+ * and static analysers see the value). */
+#define cli_fail(...) (cli_report(__VA_ARGS__), 1)
 
 #endif

@@ -22,7 +22,7 @@ static int make_addr(const char *path, struct sockaddr_un *sun, char *err, size_
 		snprintf(err, err_len, "control socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
-	strcpy(sun->sun_path, path);
+	memcpy(sun->sun_path, path, strlen(path) + 1);
 	return 0;
 }
 
@@ -148,7 +148,7 @@ static int write_all(int fd, const char *p, size_t len)
 
 static int read_request(int fd, char req[CONTROL_REQUEST_MAX])
 {
-	char buf[CONTROL_REQUEST_MAX];
+	char buf[CONTROL_REQUEST_MAX] = { 0 };
 	size_t len = 0;
 
 	while (len < sizeof(buf) && !memchr(buf, '\n', len)) {

@@ -165,7 +165,7 @@ int members_parse(struct members *out, const char *text, size_t len, char *err, 
 
 const struct member *members_find(const struct members *m, const uint8_t pub[NOISE_KEY_LEN])
 {
-	struct member probe;
+	struct member probe = { 0 };
 
 	if (m->count == 0)
 		return NULL;
