@@ -50,36 +50,6 @@ start_port() {
 
 # ---------------------------------------------------------------- checks
 
-CHECKS_PASSED=0
-CHECKS_FAILED=0
-RESULTS=()
-CHECK_BAD=0
-
-# bad WHAT: a step of the current check failed; the check goes on, so one
-# run shows every broken step.
-bad() {
-	echo "  FAIL: $*"
-	CHECK_BAD=1
-}
-note() { echo "  $*"; }
-
-check() {
-	local id=$1 title=$2 fn=$3 t0 took verdict
-	echo
-	echo "=== $id. $title"
-	CHECK_BAD=0
-	t0=$(now)
-	if $fn && ((CHECK_BAD == 0)); then
-		verdict=PASS
-		CHECKS_PASSED=$((CHECKS_PASSED + 1))
-	else
-		verdict=FAIL
-		CHECKS_FAILED=$((CHECKS_FAILED + 1))
-	fi
-	took=$(elapsed "$t0")
-	echo "$verdict $id. $title (${took} s)"
-	RESULTS+=("$verdict $id. $title (${took} s)")
-}
 
 no_tentative() { [[ -z $(nq "$1" ip -6 addr show dev vs0 tentative) ]]; }
 
@@ -426,11 +396,4 @@ check k "SIGHUP member removal cuts a port off, re-adding restores it" check_sig
 check l "bad flags and files are refused clearly" check_bad_input
 check m "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
-echo
-echo "=== summary ($(elapsed "$T_START") s)"
-printf '%s\n' "${RESULTS[@]}"
-echo "$CHECKS_PASSED passed, $CHECKS_FAILED failed"
-if ((CHECKS_FAILED > 0)); then
-	LIB_FAILED=1
-	exit 1
-fi
+checks_summary

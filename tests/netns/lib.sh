@@ -367,3 +367,51 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 141' PIPE
 trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- checks
+# check ID TITLE FUNCTION runs one numbered check and prints PASS or FAIL;
+# inside it, bad WHAT marks a failed step (the check goes on, so one run shows
+# every broken step) and note WHAT adds a line of detail. checks_summary
+# prints the tally as "N passed, M failed" and fails the script if any did.
+
+CHECKS_PASSED=0
+CHECKS_FAILED=0
+RESULTS=()
+CHECK_BAD=0
+
+# bad WHAT: a step of the current check failed; the check goes on, so one
+# run shows every broken step.
+bad() {
+	echo "  FAIL: $*"
+	CHECK_BAD=1
+}
+note() { echo "  $*"; }
+
+check() {
+	local id=$1 title=$2 fn=$3 t0 took verdict
+	echo
+	echo "=== $id. $title"
+	CHECK_BAD=0
+	t0=$(now)
+	if $fn && ((CHECK_BAD == 0)); then
+		verdict=PASS
+		CHECKS_PASSED=$((CHECKS_PASSED + 1))
+	else
+		verdict=FAIL
+		CHECKS_FAILED=$((CHECKS_FAILED + 1))
+	fi
+	took=$(elapsed "$t0")
+	echo "$verdict $id. $title (${took} s)"
+	RESULTS+=("$verdict $id. $title (${took} s)")
+}
+
+checks_summary() {
+	echo
+	echo "=== summary ($(elapsed "$T_START") s)"
+	printf '%s\n' "${RESULTS[@]}"
+	echo "$CHECKS_PASSED passed, $CHECKS_FAILED failed"
+	if ((CHECKS_FAILED > 0)); then
+		LIB_FAILED=1
+		exit 1
+	fi
+}

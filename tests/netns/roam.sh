@@ -50,36 +50,6 @@ start_port() {
 
 # ---------------------------------------------------------------- checks
 
-CHECKS_PASSED=0
-CHECKS_FAILED=0
-RESULTS=()
-CHECK_BAD=0
-
-# bad WHAT: a step of the current check failed; the check goes on, so one
-# run shows every broken step.
-bad() {
-	echo "  FAIL: $*"
-	CHECK_BAD=1
-}
-note() { echo "  $*"; }
-
-check() {
-	local id=$1 title=$2 fn=$3 t0 took verdict
-	echo
-	echo "=== $id. $title"
-	CHECK_BAD=0
-	t0=$(now)
-	if $fn && ((CHECK_BAD == 0)); then
-		verdict=PASS
-		CHECKS_PASSED=$((CHECKS_PASSED + 1))
-	else
-		verdict=FAIL
-		CHECKS_FAILED=$((CHECKS_FAILED + 1))
-	fi
-	took=$(elapsed "$t0")
-	echo "$verdict $id. $title (${took} s)"
-	RESULTS+=("$verdict $id. $title (${took} s)")
-}
 
 # port_endpoint PORT: the endpoint `vswitch show` lists for PORT.
 port_endpoint() {
@@ -302,11 +272,4 @@ check c "NAT rebinding: the switch follows p3's new source port" check_nat_rebin
 check d "a restarted port keeps its MAC; p1 reaches it without p2 speaking first" check_stable_mac
 check e "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
-echo
-echo "=== summary ($(elapsed "$T_START") s)"
-printf '%s\n' "${RESULTS[@]}"
-echo "$CHECKS_PASSED passed, $CHECKS_FAILED failed"
-if ((CHECKS_FAILED > 0)); then
-	LIB_FAILED=1
-	exit 1
-fi
+checks_summary
