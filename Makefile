@@ -6,6 +6,7 @@
 #   make fuzz     run every fuzz target for longer (FUZZ_SECONDS, default 60)
 #   make check    static analysis (cppcheck, clang-tidy)
 #   make format   clang-format the tree
+#   make install  copy the daemons to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 
 VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
 CC      ?= cc
@@ -35,7 +36,8 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit netns fuzz fuzz-smoke demo bench check format clean deps tools FORCE
+.PHONY: all test unit netns fuzz fuzz-smoke demo bench check format clean deps tools FORCE install
+PREFIX  ?= /usr/local
 all: build/vswitch build/vport
 
 # The version is compiled into the daemons' main files: rebuild them when it changes.
@@ -115,6 +117,10 @@ check:
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c tests/tools/*.c
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 build/vswitch build/vport $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf build
