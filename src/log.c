@@ -27,16 +27,21 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-bool ratelimit_allow(struct ratelimit *r, uint64_t now_ms)
+bool ratelimit_allow_n(struct ratelimit *r, uint64_t now_ms, uint64_t window_ms, uint32_t burst)
 {
-	if (now_ms - r->window_start_ms >= RATELIMIT_WINDOW_MS) {
+	if (now_ms - r->window_start_ms >= window_ms) {
 		r->window_start_ms = now_ms;
 		r->in_window = 0;
 	}
-	if (r->in_window >= RATELIMIT_BURST) {
+	if (r->in_window >= burst) {
 		r->suppressed++;
 		return false;
 	}
 	r->in_window++;
 	return true;
+}
+
+bool ratelimit_allow(struct ratelimit *r, uint64_t now_ms)
+{
+	return ratelimit_allow_n(r, now_ms, RATELIMIT_WINDOW_MS, RATELIMIT_BURST);
 }

@@ -19,8 +19,8 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
-/* At most RATELIMIT_BURST messages per RATELIMIT_WINDOW_MS; the rest are
- * counted in suppressed and reported with the next allowed one. */
+/* Log lines a remote party can cause: at most RATELIMIT_BURST per
+ * RATELIMIT_WINDOW_MS; the rest are counted in suppressed. */
 #define RATELIMIT_WINDOW_MS 10000u
 #define RATELIMIT_BURST 5u
 
@@ -29,7 +29,10 @@ struct ratelimit {
 	uint32_t in_window;
 	uint32_t suppressed;
 };
-/* True if a message may be logged now. Pure. */
+/* True if one more event may happen now: at most burst per window_ms, counted
+ * in fixed windows. Pure. */
+bool ratelimit_allow_n(struct ratelimit *r, uint64_t now_ms, uint64_t window_ms, uint32_t burst);
+/* The same with the log defaults. */
 bool ratelimit_allow(struct ratelimit *r, uint64_t now_ms);
 
 #endif

@@ -46,6 +46,17 @@
 #define RX_BATCH 64u
 #define TX_POOL 64u
 #define MEMBERS_FILE_MAX (16u << 20)
+/*
+ * Handshakes the switch works through per HANDSHAKE_WINDOW_MS. Each costs two
+ * X25519 operations, and anyone who knows the switch's public key can make
+ * messages that pass mac1, so without a limit a flood of them could take all
+ * the CPU from members' traffic. 200 per 100 ms is 2,000 a second: every one
+ * of SWITCH_MAX_PORTS ports rekeys every 120 s (~34/s), and a switch restart
+ * brings back 4,096 ports in about two seconds. Refused initiations are
+ * counted; their ports retry within seconds.
+ */
+#define HANDSHAKE_WINDOW_MS 100u
+#define HANDSHAKE_BURST 200u
 
 enum port_drop {
 	DROP_MAC_PORT_FULL,
@@ -88,10 +99,12 @@ enum switch_drop {
 	SW_DROP_UNKNOWN_INDEX,
 	SW_DROP_UNEXPECTED,
 	SW_DROP_PORTS_FULL,
+	SW_DROP_HANDSHAKE_RATE,
 	SWITCH_DROP_COUNT,
 };
 static const char *const switch_drop_names[SWITCH_DROP_COUNT] = {
 	"bad_mac1", "bad_handshake", "unknown_key", "unknown_index", "unexpected", "ports_full",
+	"handshake_rate",
 };
 
 struct options {
@@ -120,7 +133,7 @@ struct vswitch {
 	uint64_t now_ms, started_ms, last_age_ms;
 	uint64_t rx_header[WIRE_ERR_COUNT];
 	uint64_t drop[SWITCH_DROP_COUNT];
-	struct ratelimit unknown_key_log, roam_log;
+	struct ratelimit unknown_key_log, roam_log, handshakes;
 	bool running;
 };
 
@@ -272,6 +285,14 @@ static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const st
 
 	if (werr != WIRE_OK) {
 		sw->rx_header[werr]++;
+		return;
+	}
+	if (!wire_mac1_valid(msg, w.mac1_offset, w.mac1, sw->id.mac1_key)) {
+		sw->drop[SW_DROP_BAD_MAC1]++;
+		return;
+	}
+	if (!ratelimit_allow_n(&sw->handshakes, sw->now_ms, HANDSHAKE_WINDOW_MS, HANDSHAKE_BURST)) {
+		sw->drop[SW_DROP_HANDSHAKE_RATE]++;
 		return;
 	}
 	memset(&in, 0, sizeof(in));

@@ -271,7 +271,7 @@ check_port_restart() {
 }
 
 # Every datagram a receiver refuses before any session lookup succeeds.
-SWITCH_JUNK=(short bad_version bad_type bad_length bad_reserved unknown_index bad_mac1 bad_handshake)
+SWITCH_JUNK=(short bad_version bad_type bad_length bad_reserved unknown_index bad_mac1 bad_handshake handshake_rate)
 switch_junk() {
 	local k sum=0
 	for k in "${SWITCH_JUNK[@]}"; do sum=$((sum + $(switch_drop sw "$k"))); done
