@@ -27,25 +27,44 @@ static bool use_evp(size_t len)
 	return len >= AEAD_EVP_MIN_LEN && len <= INT_MAX;
 }
 
-static bool evp_seal(const uint8_t *key, const uint8_t *nonce, const uint8_t *ad, size_t ad_len,
-		     uint8_t *buf, size_t len)
+/* 1 sealed; 0 EVP unavailable, buf untouched; -1 failed after buf changed. */
+static int evp_seal(const uint8_t *key, const uint8_t *nonce, const uint8_t *ad, size_t ad_len,
+		    uint8_t *buf, size_t len)
 {
 	EVP_CIPHER_CTX *c = get_ctx(&seal_ctx, 1);
 	int out;
 
-	return c && EVP_EncryptInit_ex(c, NULL, NULL, key, nonce) == 1 &&
-	       (ad_len == 0 || EVP_EncryptUpdate(c, NULL, &out, ad, (int)ad_len) == 1) &&
-	       EVP_EncryptUpdate(c, buf, &out, buf, (int)len) == 1 &&
-	       EVP_EncryptFinal_ex(c, buf + len, &out) == 1 &&
-	       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, buf + len) == 1;
+	if (!c || EVP_EncryptInit_ex(c, NULL, NULL, key, nonce) != 1 ||
+	    (ad_len > 0 && EVP_EncryptUpdate(c, NULL, &out, ad, (int)ad_len) != 1))
+		return 0;
+	if (EVP_EncryptUpdate(c, buf, &out, buf, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(c, buf + len, &out) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, buf + len) != 1)
+		return -1;
+	return 1;
 }
 
-void aead_seal(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
-	       const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len)
+int aead_seal(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
+	      const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len)
 {
-	if (use_evp(len) && ad_len <= INT_MAX && evp_seal(key, nonce, ad, ad_len, buf, len))
-		return;
-	crypto_aead_chacha20poly1305_ietf_encrypt(buf, NULL, buf, len, ad, ad_len, NULL, nonce, key);
+	int r = use_evp(len) && ad_len <= INT_MAX ? evp_seal(key, nonce, ad, ad_len, buf, len) : 0;
+
+	if (r < 0) {
+		sodium_memzero(buf, len + AEAD_TAG_LEN);
+		return -EIO;
+	}
+	if (r == 0)
+		crypto_aead_chacha20poly1305_ietf_encrypt(buf, NULL, buf, len, ad, ad_len, NULL,
+							  nonce, key);
+	return 0;
+}
+
+void aead_cleanup(void)
+{
+	/* EVP_CIPHER_CTX_free cleanses the context, key schedule included. */
+	EVP_CIPHER_CTX_free(seal_ctx);
+	EVP_CIPHER_CTX_free(open_ctx);
+	seal_ctx = open_ctx = NULL;
 }
 
 /* 1 authentic, 0 forged, -1 EVP unavailable. */

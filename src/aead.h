@@ -19,11 +19,16 @@
 #define AEAD_TAG_LEN 16
 #define AEAD_EVP_MIN_LEN 256
 
-/* buf holds len bytes of plaintext and room for AEAD_TAG_LEN more. */
-void aead_seal(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
-	       const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len);
+/* buf holds len bytes of plaintext and room for AEAD_TAG_LEN more. Returns 0,
+ * or -EIO if OpenSSL failed part-way: buf is then wiped and must not be sent
+ * (sealing it again with the same nonce would undo the encryption). */
+int aead_seal(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
+	      const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len);
 /* buf holds len bytes of ciphertext and tag. Returns 0, or -EBADMSG. */
 int aead_open(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 	      const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len);
+
+/* Free this thread's OpenSSL contexts, which hold the last key used (at exit). */
+void aead_cleanup(void);
 
 #endif

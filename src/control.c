@@ -2,6 +2,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,47 @@ static bool socket_is_live(const struct sockaddr_un *sun)
 	return live;
 }
 
+/* Out of descriptors, the pending connection would keep the listening socket
+ * readable and the event loop spinning: give back a descriptor kept for this,
+ * accept and close the client, and keep the descriptor again. */
+static int spare = -1; /* opened by control_listen, for turn_away */
+
+static int turn_away(int listen_fd)
+{
+	int fd;
+
+	if (spare >= 0) {
+		close(spare);
+		spare = -1;
+	}
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return -EMFILE;
+}
+
+/* Remove a socket left by a daemon that died; refuse to remove anything else
+ * (a mistyped --control must not delete a file). */
+static int remove_stale(const char *path, char *err, size_t err_len)
+{
+	struct stat st;
+	int ret;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, err_len, "%s exists and is not a socket; not replacing it", path);
+		return -EEXIST;
+	}
+	if (unlink(path) < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot remove stale %s: %s", path, strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
 int control_listen(const char *path, char *err, size_t err_len)
 {
 	struct sockaddr_un sun;
@@ -74,17 +116,17 @@ int control_listen(const char *path, char *err, size_t err_len)
 		snprintf(err, err_len, "a daemon already answers on %s", path);
 		return -EADDRINUSE;
 	}
-	if (unlink(path) < 0 && errno != ENOENT) {
-		ret = -errno;
-		snprintf(err, err_len, "cannot remove stale %s: %s", path, strerror(errno));
+	ret = remove_stale(path, err, err_len);
+	if (ret < 0)
 		return ret;
-	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot open control socket: %s", strerror(errno));
 		return ret;
 	}
+	if (spare < 0)
+		spare = open("/dev/null", O_RDONLY | O_CLOEXEC); /* best effort */
 	old_mask = umask(0077);
 	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_mask);
@@ -174,6 +216,8 @@ int control_serve(int listen_fd, control_handler fn, void *arg)
 	int fd, ret;
 
 	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+		return turn_away(listen_fd);
 	if (fd < 0)
 		return errno == EAGAIN ? 0 : -errno;
 	set_timeouts(fd);

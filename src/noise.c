@@ -41,13 +41,13 @@ static void make_nonce(uint8_t nonce[NONCE_LEN], uint64_t n)
 		nonce[4 + i] = (uint8_t)(n >> (8 * i));
 }
 
-void noise_aead_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t *ad, size_t ad_len,
-		     uint8_t *buf, size_t len)
+int noise_aead_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t *ad, size_t ad_len,
+		    uint8_t *buf, size_t len)
 {
 	uint8_t nonce[NONCE_LEN];
 
 	make_nonce(nonce, n);
-	aead_seal(key, nonce, ad, ad_len, buf, len);
+	return aead_seal(key, nonce, ad, ad_len, buf, len);
 }
 
 int noise_aead_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t *ad, size_t ad_len,
@@ -156,18 +156,20 @@ static int mix_dh(struct noise_handshake *hs, const uint8_t priv[NOISE_KEY_LEN],
 
 /* Section 5.2 EncryptAndHash. out receives len + NOISE_TAG_LEN bytes once a key
  * exists (always so in IK, where every encryption follows es); in may alias out. */
-static void encrypt_and_hash(struct noise_handshake *hs, const uint8_t *in, size_t len, uint8_t *out,
-			     size_t *out_len)
+static int encrypt_and_hash(struct noise_handshake *hs, const uint8_t *in, size_t len, uint8_t *out,
+			    size_t *out_len)
 {
 	if (len > 0)
 		memmove(out, in, len);
 	if (!hs->has_k) {
 		*out_len = len;
 	} else {
-		noise_aead_seal(hs->k, hs->n++, hs->h, sizeof(hs->h), out, len);
+		if (noise_aead_seal(hs->k, hs->n++, hs->h, sizeof(hs->h), out, len) != 0)
+			return -EIO;
 		*out_len = len + NOISE_TAG_LEN;
 	}
 	mix_hash(hs, out, *out_len);
+	return 0;
 }
 
 /* Section 5.2 DecryptAndHash. out receives len - NOISE_TAG_LEN bytes; the caller
@@ -286,10 +288,12 @@ int noise_write_msg1(struct noise_handshake *hs, const uint8_t e_priv[NOISE_KEY_
 		memmove(out + NOISE_MSG1_OVERHEAD - NOISE_TAG_LEN, payload, len);
 	if ((ret = write_e(hs, e_priv, out)) != 0 || (ret = mix_dh(hs, hs->e_priv, hs->rs)) != 0)
 		return fail(hs, ret);
-	encrypt_and_hash(hs, hs->s_pub, sizeof(hs->s_pub), out + NOISE_KEY_LEN, &s_len);
-	if ((ret = mix_dh(hs, hs->s_priv, hs->rs)) != 0)
+	if ((ret = encrypt_and_hash(hs, hs->s_pub, sizeof(hs->s_pub), out + NOISE_KEY_LEN,
+				    &s_len)) != 0 ||
+	    (ret = mix_dh(hs, hs->s_priv, hs->rs)) != 0 ||
+	    (ret = encrypt_and_hash(hs, out + NOISE_KEY_LEN + s_len, len,
+				    out + NOISE_KEY_LEN + s_len, &p_len)) != 0)
 		return fail(hs, ret);
-	encrypt_and_hash(hs, out + NOISE_KEY_LEN + s_len, len, out + NOISE_KEY_LEN + s_len, &p_len);
 	*out_len = NOISE_KEY_LEN + s_len + p_len;
 	hs->step = 1;
 	return 0;
@@ -336,7 +340,8 @@ int noise_write_msg2(struct noise_handshake *hs, const uint8_t e_priv[NOISE_KEY_
 	if ((ret = write_e(hs, e_priv, out)) != 0 || (ret = mix_dh(hs, hs->e_priv, hs->re)) != 0 ||
 	    (ret = mix_dh(hs, hs->e_priv, hs->rs)) != 0)
 		return fail(hs, ret);
-	encrypt_and_hash(hs, out + NOISE_KEY_LEN, len, out + NOISE_KEY_LEN, &p_len);
+	if ((ret = encrypt_and_hash(hs, out + NOISE_KEY_LEN, len, out + NOISE_KEY_LEN, &p_len)) != 0)
+		return fail(hs, ret);
 	*out_len = NOISE_KEY_LEN + p_len;
 	hs->step = 2;
 	return 0;

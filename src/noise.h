@@ -75,8 +75,9 @@ int noise_split(struct noise_handshake *hs, uint8_t send_key[NOISE_KEY_LEN],
 void noise_wipe(struct noise_handshake *hs);
 
 /* ChaCha20-Poly1305 as Noise uses it: nonce is 32 zero bits then n, little endian.
- * In place: buf holds len plaintext bytes and room for NOISE_TAG_LEN more. */
-void noise_aead_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t *ad, size_t ad_len,
+ * In place: buf holds len plaintext bytes and room for NOISE_TAG_LEN more.
+ * Returns 0, or -EIO when the cipher failed (buf is wiped; see aead.h). */
+int noise_aead_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t *ad, size_t ad_len,
 		     uint8_t *buf, size_t len);
 /* In place: buf holds len bytes of ciphertext including the tag; the plaintext is
  * len - NOISE_TAG_LEN bytes. Returns 0 or -EBADMSG. */

@@ -8,6 +8,7 @@
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_IPV6 0x86dd
 #define ETHERTYPE_VLAN 0x8100
+#define ETHERTYPE_QINQ 0x88a8
 #define IPPROTO_TCP_ 6
 #define IPV4_MIN_LEN 20
 #define IPV6_LEN 40
@@ -194,10 +195,17 @@ static bool parse_tcp(const uint8_t *f, size_t len, struct tcp_view *v)
 		return false;
 	v->l3 = ETH_LEN;
 	type = get16(f + 12);
-	if (type == ETHERTYPE_VLAN) {
-		if (len < ETH_LEN + VLAN_LEN)
+	/* An 802.1ad outer tag, then an 802.1Q one, as a VLAN device stacks them. */
+	if (type == ETHERTYPE_QINQ) {
+		if (len < v->l3 + VLAN_LEN)
 			return false;
-		type = get16(f + 16);
+		type = get16(f + v->l3 + 2);
+		v->l3 += VLAN_LEN;
+	}
+	if (type == ETHERTYPE_VLAN) {
+		if (len < v->l3 + VLAN_LEN)
+			return false;
+		type = get16(f + v->l3 + 2);
 		v->l3 += VLAN_LEN;
 	}
 	if (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6)

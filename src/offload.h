@@ -35,9 +35,9 @@
 #define OFFLOAD_MAX_FRAME (65535 + 18)
 /* Most segments merged into one super-frame: bounds the writev that carries it. */
 #define OFFLOAD_MAX_COALESCE 64
-/* Longest link + IP + TCP header we handle: VLAN tag, IPv4 options or the IPv6
- * header, TCP options. */
-#define OFFLOAD_MAX_HEADERS (18 + 60 + 60)
+/* Longest link + IP + TCP header we handle: two VLAN tags (802.1ad + 802.1Q),
+ * IPv4 options or the IPv6 header, TCP options. */
+#define OFFLOAD_MAX_HEADERS (22 + 60 + 60)
 
 struct offload_hdr {
 	uint8_t flags;

@@ -69,20 +69,25 @@ enum proto_result proto_consume_resp(struct proto_initiation *pi, const struct p
 {
 	uint8_t send_key[NOISE_KEY_LEN], recv_key[NOISE_KEY_LEN];
 	uint8_t payload[1]; /* the response carries no payload; any is refused */
+	struct noise_handshake trial;
 	size_t payload_len;
+	bool ok;
 
 	(void)len;
 	if (!wire_mac1_valid(msg, resp->mac1_offset, resp->mac1, me->mac1_key))
 		return PROTO_BAD_MAC1;
 	if (!pi->is_pending || resp->receiver_index != pi->sender_index)
 		return PROTO_UNEXPECTED;
-	/* A failed read leaves the state unusable: the initiation is over either way. */
-	pi->is_pending = false;
-	if (noise_read_msg2(&pi->hs, resp->noise, WIRE_RESP_NOISE_LEN, payload, 0, &payload_len) != 0 ||
-	    payload_len != 0 || noise_split(&pi->hs, send_key, recv_key) != 0) {
-		noise_wipe(&pi->hs);
+	/* Read into a copy: a forged response (from someone on the path who saw
+	 * our index) must not cancel the initiation the real one answers. */
+	trial = pi->hs;
+	ok = noise_read_msg2(&trial, resp->noise, WIRE_RESP_NOISE_LEN, payload, 0, &payload_len) ==
+		     0 &&
+	     payload_len == 0 && noise_split(&trial, send_key, recv_key) == 0;
+	noise_wipe(&trial);
+	if (!ok)
 		return PROTO_BAD_HANDSHAKE;
-	}
+	pi->is_pending = false;
 	session_install(s, send_key, recv_key, pi->sender_index, resp->sender_index, true, now_ms);
 	sodium_memzero(send_key, sizeof(send_key));
 	sodium_memzero(recv_key, sizeof(recv_key));

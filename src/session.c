@@ -10,6 +10,7 @@ static const char *const result_names[SESSION_RESULT_COUNT] = {
 	[SESSION_EXPIRED] = "expired",
 	[SESSION_BAD_AUTH] = "bad_auth",
 	[SESSION_REPLAY] = "replay",
+	[SESSION_CRYPTO_ERROR] = "crypto_error",
 };
 
 const char *session_result_name(enum session_result r)
@@ -64,7 +65,8 @@ enum session_result keypair_seal(struct keypair *kp, uint8_t *payload, size_t le
 	if (keypair_too_old(kp, now_ms) || kp->send_counter >= SESSION_REJECT_AFTER_MESSAGES)
 		return SESSION_EXPIRED;
 	*counter = kp->send_counter++;
-	noise_aead_seal(kp->send_key, *counter, NULL, 0, payload, len);
+	if (noise_aead_seal(kp->send_key, *counter, NULL, 0, payload, len) != 0)
+		return SESSION_CRYPTO_ERROR;
 	return SESSION_OK;
 }
 

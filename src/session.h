@@ -67,6 +67,7 @@ enum session_result {
 	SESSION_EXPIRED,  /* keypair too old or counter exhausted */
 	SESSION_BAD_AUTH, /* the tag did not verify */
 	SESSION_REPLAY,   /* counter seen before or too old */
+	SESSION_CRYPTO_ERROR, /* the cipher library failed; nothing was sent */
 	SESSION_RESULT_COUNT,
 };
 const char *session_result_name(enum session_result r);

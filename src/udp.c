@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,40 @@ bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
 		       x->sin6_scope_id == y->sin6_scope_id;
 	}
 	return false;
+}
+
+uint64_t endpoint_hash(const struct endpoint *e, const uint8_t key[16], bool host_only)
+{
+	uint8_t in[16 + 2] = { 0 }, out[8];
+	size_t len = 0;
+	uint16_t port = 0;
+	uint64_t h;
+
+	if (e->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&e->addr;
+
+		memcpy(in, &a->sin_addr, 4);
+		len = 4;
+		port = a->sin_port;
+	} else if (e->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&e->addr;
+
+		if (is_v4_mapped(a)) {
+			memcpy(in, &a->sin6_addr.s6_addr[12], 4);
+			len = 4;
+		} else {
+			memcpy(in, &a->sin6_addr, 16);
+			len = host_only ? 8 : 16;
+		}
+		port = a->sin6_port;
+	}
+	if (!host_only) {
+		memcpy(in + len, &port, 2);
+		len += 2;
+	}
+	crypto_shorthash(out, in, len, key);
+	memcpy(&h, out, sizeof(h));
+	return h;
 }
 
 const char *endpoint_format(const struct endpoint *e, char *buf, size_t len)
@@ -348,7 +383,9 @@ static void send_out(struct udp_tx *tx, int fd, unsigned n)
 		if (tx->out_count[done] > 1 && (errno == EINVAL || errno == EIO)) {
 			unsigned first = tx->out_first[done], count = tx->out_count[done];
 
-			tx->gso_ok = false;
+			/* GSO stays on: the refusal may concern this path only (its
+			 * MTU, a tunnel), not the next destination. */
+			tx->gso_fallbacks++;
 			for (unsigned k = first; k < first + count; k++)
 				if (sendto(fd, tx->iov[k].iov_base, tx->iov[k].iov_len, 0,
 					   tx->out[done].msg_hdr.msg_name,

@@ -28,6 +28,10 @@ int udp_open(const struct endpoint *local, char *err, size_t err_len);
 int udp_open_for(const struct endpoint *remote, char *err, size_t err_len);
 
 bool endpoint_equal(const struct endpoint *a, const struct endpoint *b);
+/* A keyed hash (SipHash, key of 16 random bytes) of the address and port, or
+ * with host_only of the host alone: an IPv4 address, or an IPv6 /64 (one
+ * machine commonly holds a whole /64, so that is what one sender controls). */
+uint64_t endpoint_hash(const struct endpoint *e, const uint8_t key[16], bool host_only);
 /* "192.0.2.1:51820" or "[2001:db8::1]:51820"; IPv4-mapped IPv6 shown as IPv4. */
 const char *endpoint_format(const struct endpoint *e, char *buf, size_t len);
 
@@ -81,6 +85,7 @@ struct udp_tx {
 	bool gso_ok;
 	uint64_t errors;     /* datagrams the kernel refused (counted, not fatal) */
 	uint64_t gso_sends;  /* GSO messages sent, for the status view */
+	uint64_t gso_fallbacks; /* GSO messages the kernel refused, resent one by one */
 };
 /* gso: try UDP GSO on fd (false to never use it). */
 int udp_tx_init(struct udp_tx *tx, unsigned cap, int fd, bool gso);

@@ -25,6 +25,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "loop.h"
+#include "aead.h"
 #include "netlink.h"
 #include "offload.h"
 #include "proto.h"
@@ -102,6 +103,7 @@ struct vport {
 	uint64_t udp_rx_errors;
 	struct ratelimit retry_log;
 	bool running;
+	int exit_status;
 };
 
 /* ---- to the switch ---- */
@@ -262,8 +264,14 @@ static void on_tap(struct vport *vp)
 		ssize_t len = read(vp->tap_fd, vp->scratch, vp->scratch_size);
 
 		if (len < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_error("read %s: %s", vp->opt.tap, strerror(errno));
+			if (errno != EAGAIN && errno != EINTR) {
+				/* The device is gone (deleted from outside) or broken:
+				 * nothing more can be done here; let the supervisor restart
+				 * us. */
+				log_error("cannot read %s: %s; stopping", vp->opt.tap, strerror(errno));
+				vp->running = false;
+				vp->exit_status = 1;
+			}
 			break;
 		}
 		take_tap_read(vp, vp->scratch, (size_t)len);
@@ -545,9 +553,9 @@ static int on_control(const char *request, FILE *out, void *arg)
 		vp->udp_rx_errors);
 	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
 	fprintf(out, "  offload: %s super_frames_read=%" PRIu64 " super_frames_written=%" PRIu64
-		     " gso_sends=%" PRIu64 "\n",
+		     " gso_sends=%" PRIu64 " gso_fallbacks=%" PRIu64 "\n",
 		vp->opt.no_offload ? "off" : "on", vp->count[TAP_SUPER_READ],
-		vp->count[TAP_SUPER_WRITTEN], vp->tx.gso_sends);
+		vp->count[TAP_SUPER_WRITTEN], vp->tx.gso_sends, vp->tx.gso_fallbacks);
 	return 0;
 }
 
@@ -641,11 +649,12 @@ static int check_values(struct vport *vp, char *host, uint16_t *port)
 	for (unsigned i = 0; i < vp->opt.address_count; i++)
 		if (!config_parse_cidr(vp->opt.addresses[i], &vp->addresses[i], err, sizeof(err)))
 			return cli_fail(PROG, "--address: %s", err);
-	if (vp->opt.control_path)
-		snprintf(vp->control_path, sizeof(vp->control_path), "%s", vp->opt.control_path);
-	else
-		snprintf(vp->control_path, sizeof(vp->control_path), CONTROL_PREFIX "%s.sock",
-			 vp->opt.tap);
+	if ((vp->opt.control_path
+		     ? snprintf(vp->control_path, sizeof(vp->control_path), "%s", vp->opt.control_path)
+		     : snprintf(vp->control_path, sizeof(vp->control_path), CONTROL_PREFIX "%s.sock",
+				vp->opt.tap)) >= (int)sizeof(vp->control_path))
+		return cli_fail(PROG, "--control: path longer than %zu characters",
+				sizeof(vp->control_path) - 1);
 	return 0;
 }
 
@@ -729,6 +738,7 @@ static void teardown(struct vport *vp)
 	free(vp->scratch);
 	free(vp->arena);
 	free(vp->rx_frames);
+	aead_cleanup();
 }
 
 static int run(struct vport *vp)
@@ -765,7 +775,7 @@ static int run(struct vport *vp)
 		}
 	}
 	log_info("shutting down");
-	return 0;
+	return vp->exit_status;
 }
 
 /* `vport show` with no --control: the only running port's socket, if just one. */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aead.h"
 #include "cli.h"
 #include "config.h"
 #include "control.h"
@@ -57,6 +58,20 @@
  */
 #define HANDSHAKE_WINDOW_MS 100u
 #define HANDSHAKE_BURST 200u
+/*
+ * Before that global budget, each sending host (an IPv4 address or an IPv6
+ * /64, hashed into HANDSHAKE_SOURCES buckets) gets its own: 20 per 100 ms, so
+ * one host cannot use up the global budget, while a NAT with dozens of
+ * ports behind it still gets them all back after a restart within seconds.
+ * And an initiation from the current address of a connected port (a rekey)
+ * bypasses the global budget: a flood from elsewhere cannot cut off ports
+ * that are connected. (WireGuard's cookie replies would also protect new
+ * connections from spoofed floods; see docs/protocol.md.)
+ */
+#define HANDSHAKE_SOURCES 1024u
+#define HANDSHAKE_SOURCE_BURST 20u
+/* Direct-mapped: endpoint hash -> slot + 1 of the connected port seen there. */
+#define ENDPOINT_CACHE 8192u
 
 enum port_drop {
 	DROP_MAC_PORT_FULL,
@@ -66,7 +81,7 @@ enum port_drop {
 	PORT_DROP_COUNT,
 };
 static const char *const port_drop_names[PORT_DROP_COUNT] = {
-	"mac_port_full", "mac_table_full", "filtered", "tx_no_session",
+	"mac_port_full", "mac_unlearned_table_full", "filtered", "tx_no_session",
 };
 
 struct port_stats {
@@ -134,6 +149,9 @@ struct vswitch {
 	uint64_t rx_header[WIRE_ERR_COUNT];
 	uint64_t drop[SWITCH_DROP_COUNT];
 	struct ratelimit unknown_key_log, roam_log, handshakes;
+	struct ratelimit handshake_sources[HANDSHAKE_SOURCES];
+	uint16_t endpoint_cache[ENDPOINT_CACHE];
+	uint8_t hash_key[16];
 	bool running;
 };
 
@@ -218,15 +236,23 @@ static void port_disconnect(struct vswitch *sw, struct port *p, const char *why)
 	p->is_connected = false;
 }
 
-static void port_release(struct vswitch *sw, struct port *p)
+static void port_release(struct vswitch *sw, struct port *p, const char *why)
 {
-	port_disconnect(sw, p, "is no longer a member: cut off");
+	if (why)
+		port_disconnect(sw, p, why);
+	else
+		session_wipe(&p->session); /* a disconnected port: nothing else to undo */
 	sodium_memzero(p, sizeof(*p));
 }
 
+/* The slot of member m: its own if it has one, else a free one, else the
+ * disconnected one idle longest (more members than slots may come and go).
+ * A reused slot forgets its member's last handshake timestamp; a replayed
+ * old initiation can then install a keypair that nobody can use, until the
+ * member's next handshake replaces it, as after a switch restart. */
 static struct port *port_for_member(struct vswitch *sw, const struct member *m)
 {
-	struct port *free_slot = NULL;
+	struct port *free_slot = NULL, *idle = NULL;
 
 	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++) {
 		struct port *p = &sw->ports[i];
@@ -235,6 +261,13 @@ static struct port *port_for_member(struct vswitch *sw, const struct member *m)
 			return p;
 		if (!p->in_use && !free_slot)
 			free_slot = p;
+		if (p->in_use && !p->is_connected &&
+		    (!idle || p->last_handshake_ms < idle->last_handshake_ms))
+			idle = p;
+	}
+	if (!free_slot && idle) {
+		port_release(sw, idle, NULL);
+		free_slot = idle;
 	}
 	if (!free_slot)
 		return NULL;
@@ -258,6 +291,39 @@ static uint32_t new_index(struct vswitch *sw, struct port *p)
 
 /* ---- receiving ---- */
 
+/* ---- handshake budget ---- */
+
+static uint16_t *endpoint_cache_entry(struct vswitch *sw, const struct endpoint *e)
+{
+	return &sw->endpoint_cache[endpoint_hash(e, sw->hash_key, false) % ENDPOINT_CACHE];
+}
+
+/* Call when a port connects or moves: its address earns the rekey bypass. */
+static void remember_endpoint(struct vswitch *sw, struct port *p)
+{
+	*endpoint_cache_entry(sw, &p->endpoint) = (uint16_t)(slot_of(sw, p) + 1);
+}
+
+static bool is_connected_endpoint(struct vswitch *sw, const struct endpoint *from)
+{
+	uint16_t e = *endpoint_cache_entry(sw, from);
+
+	/* Entries are never removed; a stale or overwritten one fails this check. */
+	return e && sw->ports[e - 1].is_connected &&
+	       endpoint_equal(&sw->ports[e - 1].endpoint, from);
+}
+
+static bool handshake_allowed(struct vswitch *sw, const struct endpoint *from)
+{
+	struct ratelimit *source = &sw->handshake_sources[endpoint_hash(from, sw->hash_key, true) %
+							  HANDSHAKE_SOURCES];
+
+	if (!ratelimit_allow_n(source, sw->now_ms, HANDSHAKE_WINDOW_MS, HANDSHAKE_SOURCE_BURST))
+		return false;
+	return is_connected_endpoint(sw, from) ||
+	       ratelimit_allow_n(&sw->handshakes, sw->now_ms, HANDSHAKE_WINDOW_MS, HANDSHAKE_BURST);
+}
+
 static void note_endpoint(struct vswitch *sw, struct port *p, const struct endpoint *from)
 {
 	char label[KEY_BASE64_LEN + 1], where[64];
@@ -265,6 +331,7 @@ static void note_endpoint(struct vswitch *sw, struct port *p, const struct endpo
 	if (endpoint_equal(&p->endpoint, from))
 		return;
 	p->endpoint = *from;
+	remember_endpoint(sw, p);
 	if (ratelimit_allow(&sw->roam_log, sw->now_ms))
 		log_info("port %s roamed to %s", port_label(p, label),
 			 endpoint_format(from, where, sizeof(where)));
@@ -291,7 +358,7 @@ static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const st
 		sw->drop[SW_DROP_BAD_MAC1]++;
 		return;
 	}
-	if (!ratelimit_allow_n(&sw->handshakes, sw->now_ms, HANDSHAKE_WINDOW_MS, HANDSHAKE_BURST)) {
+	if (!handshake_allowed(sw, from)) {
 		sw->drop[SW_DROP_HANDSHAKE_RATE]++;
 		return;
 	}
@@ -331,10 +398,12 @@ static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const st
 	}
 	memcpy(p->last_timestamp, in.timestamp, WIRE_TIMESTAMP_LEN);
 	p->has_timestamp = true;
-	if (p->is_connected)
+	if (p->is_connected) {
 		note_endpoint(sw, p, from);
-	else
+	} else {
 		p->endpoint = *from;
+		remember_endpoint(sw, p);
+	}
 	p->last_handshake_ms = sw->now_ms;
 	p->st.handshakes++;
 	if (!p->is_connected) {
@@ -361,10 +430,15 @@ static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, s
 		return;
 	}
 	lr = mactable_learn(sw->macs, frame_src(frame), in_slot, sw->now_ms);
-	if (lr == MACTABLE_PORT_FULL || lr == MACTABLE_TABLE_FULL) {
-		in->st.drop[lr == MACTABLE_PORT_FULL ? DROP_MAC_PORT_FULL : DROP_MAC_TABLE_FULL]++;
+	/* A port past its own MAC limit is refused new sources (port security: one
+	 * member cannot fill the table). A full table only stops learning: the
+	 * frame still goes out, and replies to it are flooded. Both are counted. */
+	if (lr == MACTABLE_PORT_FULL) {
+		in->st.drop[DROP_MAC_PORT_FULL]++;
 		return;
 	}
+	if (lr == MACTABLE_TABLE_FULL)
+		in->st.drop[DROP_MAC_TABLE_FULL]++;
 	in->st.rx_frames++;
 	in->st.rx_bytes += len;
 	switch (mactable_forward(sw->macs, frame_dst(frame), in_slot, sw->now_ms, &out_slot)) {
@@ -569,7 +643,7 @@ static void reload_members(struct vswitch *sw)
 			continue;
 		m = members_find(&fresh, p->pub);
 		if (!m)
-			port_release(sw, p);
+			port_release(sw, p, "is no longer a member: cut off");
 		else
 			memcpy(p->name, m->name, sizeof(p->name));
 	}
@@ -774,6 +848,7 @@ static int setup(struct vswitch *sw)
 	if (load_members(sw->opt.members_path, &sw->members, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	randombytes_buf(hash_key, sizeof(hash_key));
+	randombytes_buf(sw->hash_key, sizeof(sw->hash_key));
 	sw->macs = mactable_new((uint32_t)sw->opt.max_macs, (uint32_t)sw->opt.max_macs_per_port,
 				SWITCH_MAX_PORTS, sw->opt.mac_age_s * 1000, hash_key);
 	if (!sw->macs)
@@ -818,6 +893,7 @@ static void teardown(struct vswitch *sw)
 	free(sw->pool);
 	mactable_free(sw->macs);
 	members_free(&sw->members);
+	aead_cleanup();
 }
 
 static void on_signal(struct vswitch *sw)

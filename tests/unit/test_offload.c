@@ -1185,6 +1185,47 @@ static void free_train(struct train *t)
 		free(t->fr[k].data);
 }
 
+/* An 802.1ad outer tag over an 802.1Q one (a VLAN device on a VLAN device):
+ * segments keep both tags and verify; coalescing them gives the headers back. */
+static void test_qinq(void **state)
+{
+	static uint8_t qinq[BUF_LEN], out[BUF_LEN];
+	struct spec sp = base_spec(false);
+	struct offload_hdr h = { .gso_type = OFFLOAD_GSO_TCPV4, .gso_size = 1000 };
+	struct offload_frame fr[8];
+	struct layout lay, seg_lay;
+	uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
+	size_t len, lens[8], stride = 0, hdr_len = 0;
+	int n;
+
+	(void)state;
+	sp.vlan = true;
+	sp.payload_len = 3500;
+	len = build(super_buf, &sp, &lay);
+	memcpy(qinq, super_buf, 12);
+	qinq[12] = 0x88;
+	qinq[13] = 0xa8;
+	qinq[14] = 0x00;
+	qinq[15] = 0x07;
+	memcpy(qinq + 16, super_buf + 12, len - 12);
+	n = offload_segment_tcp(qinq, len + 4, &h, out, sizeof(out), 0, 0, lens, 8, &stride);
+	assert_int_equal(n, 4);
+	seg_lay = lay;
+	seg_lay.l3 += 4;
+	seg_lay.l4 += 4;
+	for (int i = 0; i < n; i++) {
+		uint8_t *seg = out + (size_t)i * stride;
+
+		assert_memory_equal(seg, qinq, 22); /* MACs and both tags */
+		assert_true(ipv4_csum_ok(seg, &seg_lay));
+		assert_true(l4_csum_ok(seg, &seg_lay, PROTO_TCP, lens[i] - seg_lay.l4));
+		fr[i] = (struct offload_frame){ seg, lens[i] };
+	}
+	assert_int_equal(offload_coalesce_next(fr, (size_t)n, 0, vnet, hdr, &hdr_len), 4);
+	assert_int_equal(hdr_len, seg_lay.l4 + (lay.hdr - lay.l4));
+	assert_memory_equal(hdr, qinq, 22);
+}
+
 static void test_coalesce_table(void **state)
 {
 	static struct train t;
@@ -1340,6 +1381,7 @@ int main(void)
 		cmocka_unit_test(test_segment_table),
 		cmocka_unit_test(test_round_trip_table),
 		cmocka_unit_test(test_coalesce_table),
+		cmocka_unit_test(test_qinq),
 		cmocka_unit_test(test_random_round_trips),
 	};
 

@@ -220,6 +220,47 @@ static void test_unexpected_response_is_refused(void **state)
 	session_wipe(&sw.session);
 }
 
+/* A forged response with the right index and a valid mac1 (anyone who knows
+ * the port's public key can make one) is refused and does not cancel the
+ * initiation: the real response still completes it. */
+static void test_forged_response_keeps_initiation(void **state)
+{
+	struct proto_initiation pi = { 0 };
+	uint8_t init[WIRE_INIT_LEN], resp[WIRE_RESP_LEN], forged[WIRE_RESP_LEN];
+	uint8_t ts[WIRE_TIMESTAMP_LEN], mac1_key[NOISE_KEY_LEN], junk[WIRE_RESP_NOISE_LEN];
+	struct proto_incoming in;
+	struct wire_init wi;
+	struct wire_resp wr, wf;
+
+	(void)state;
+	stamp(ts, 1);
+	assert_int_equal(proto_create_init(&pi, &port.id, sw.id.pub, e_port, ts, 7, init,
+					   sizeof(init)),
+			 WIRE_INIT_LEN);
+	assert_int_equal(wire_decode_init(init, sizeof(init), &wi), WIRE_OK);
+	assert_int_equal(proto_consume_init(&in, &sw.id, init, sizeof(init), &wi), PROTO_OK);
+	assert_int_equal(proto_create_resp(&in, e_sw, 9, &sw.session, 1, resp, sizeof(resp)),
+			 WIRE_RESP_LEN);
+	proto_incoming_wipe(&in);
+	memset(junk, 0x42, sizeof(junk));
+	wire_mac1_key(mac1_key, port.id.pub);
+	assert_int_equal(wire_encode_resp(forged, sizeof(forged), 1234, 7, junk, sizeof(junk),
+					  mac1_key),
+			 WIRE_RESP_LEN);
+	assert_int_equal(wire_decode_resp(forged, sizeof(forged), &wf), WIRE_OK);
+	assert_int_equal(proto_consume_resp(&pi, &port.id, forged, sizeof(forged), &wf,
+					    &port.session, 1),
+			 PROTO_BAD_HANDSHAKE);
+	assert_false(port.session.current.is_valid);
+	assert_int_equal(wire_decode_resp(resp, sizeof(resp), &wr), WIRE_OK);
+	assert_int_equal(proto_consume_resp(&pi, &port.id, resp, sizeof(resp), &wr, &port.session,
+					    1),
+			 PROTO_OK);
+	assert_true(port.session.current.is_valid);
+	session_wipe(&port.session);
+	session_wipe(&sw.session);
+}
+
 static void test_replayed_data_is_refused(void **state)
 {
 	struct proto_initiation pi = { 0 };
@@ -251,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_tampered_init_is_refused),
 		cmocka_unit_test(test_unexpected_response_is_refused),
 		cmocka_unit_test(test_replayed_data_is_refused),
+		cmocka_unit_test(test_forged_response_keeps_initiation),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
