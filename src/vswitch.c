@@ -3,11 +3,12 @@
  * members file, the handshake responder, the sessions and the MAC table
  * together. Every decision lives in a pure module; this file moves bytes.
  *
- * Ports are slots in a fixed array, one per member that has ever connected
- * since it was last (re)admitted. A slot's number is the low 16 bits of every
- * index the switch hands out in handshakes, so a data message finds its port
- * and keypair in O(1); the high 16 bits are random, so indices are not
- * guessable and a stale one rarely matches.
+ * Ports are slots in a fixed array: a member keeps its slot while it is
+ * connected and after, until the slot is needed for another member (the one
+ * idle longest gives way) or it leaves the members file. A slot's number is
+ * the low 16 bits of every index the switch hands out in handshakes, so a
+ * data message finds its port and keypair in O(1); the high 16 bits are
+ * random, so indices are not guessable and a stale one rarely matches.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,8 +61,8 @@
 #define HANDSHAKE_BURST 200u
 /*
  * Before that global budget, each sending host (an IPv4 address or an IPv6
- * /64, hashed into HANDSHAKE_SOURCES buckets) gets its own: 20 per 100 ms, so
- * one host cannot use up the global budget, while a NAT with dozens of
+ * /64, hashed into HANDSHAKE_SOURCES buckets) gets its own: half of it, so
+ * one host cannot use up the global budget, while a NAT with hundreds of
  * ports behind it still gets them all back after a restart within seconds.
  * And an initiation from the current address of a connected port (a rekey)
  * bypasses the global budget: a flood from elsewhere cannot cut off ports
@@ -69,7 +70,7 @@
  * connections from spoofed floods; see docs/protocol.md.)
  */
 #define HANDSHAKE_SOURCES 1024u
-#define HANDSHAKE_SOURCE_BURST 20u
+#define HANDSHAKE_SOURCE_BURST (HANDSHAKE_BURST / 2)
 /* Direct-mapped: endpoint hash -> slot + 1 of the connected port seen there. */
 #define ENDPOINT_CACHE 8192u
 
