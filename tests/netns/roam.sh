@@ -1,7 +1,7 @@
 #!/bin/bash
 #
-# roam.sh — a port that moves, and a port that restarts, in network
-# namespaces. Run as root from the source tree:
+# roam.sh — a port that moves, a port that restarts, and a port that vanishes,
+# in network namespaces. Run as root from the source tree:
 #     VSWITCH_BIN=build/san bash tests/netns/roam.sh
 #
 # Topology. Every box is a namespace named vsw-NAME-$$; "inet" plays the
@@ -206,6 +206,31 @@ check_stable_mac() {
 	[[ $entry == *"lladdr $mac_before "* ]] || bad "p1's neighbour entry for p2 is no longer $mac_before: $entry"
 }
 
+p2_expired() { ! switch_has_port sw p2; }
+
+# A port that vanishes without a word (SIGKILL: no goodbye, as a machine that
+# loses power) is expired by the switch after 30 s of silence, and its MAC
+# addresses leave the table with it.
+check_vanished_port() {
+	local pid=${DAEMON_PID[p2]:-} t0 took
+	switch_has_port sw p2 || bad "p2 is not connected to begin with"
+	[[ -n $pid ]] || return 1
+	kill -KILL "$pid"
+	reap "$pid" 5 || true
+	unset "DAEMON_PID[p2]"
+	t0=$(now)
+	wait_for 40 p2_expired || bad "the switch still lists p2 as connected 40 s after it vanished"
+	took=$(elapsed "$t0")
+	note "the switch expired p2 after $took s"
+	awk -v t="$took" 'BEGIN { exit !(t >= 25 && t <= 35) }' ||
+		bad "expiry after $took s, expected about 30 s"
+	if switch_show sw | grep -Eq '^  ([0-9a-f]{2}:){5}[0-9a-f]{2}  port p2 '; then
+		bad "p2's MAC addresses are still in the table"
+	fi
+	start_port p2 || return 1
+	wait_for 15 ping_ok p1 "${OVL4[p2]}" || bad "p2 did not come back after a restart"
+}
+
 check_clean_exit() {
 	local p problem
 	for p in "${PORTS[@]}"; do
@@ -270,6 +295,7 @@ check a "ping between all ports; the switch sees p3 through the NAT" check_ping_
 check b "p1 changes its underlay address and is back within 20 s" check_address_roam
 check c "NAT rebinding: the switch follows p3's new source port" check_nat_rebind
 check d "a restarted port keeps its MAC; p1 reaches it without p2 speaking first" check_stable_mac
-check e "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
+check e "a port that vanishes is expired by the switch within about 30 s" check_vanished_port
+check f "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
 checks_summary
