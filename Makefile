@@ -44,7 +44,8 @@ all: build/vswitch build/vport
 build/version.txt: FORCE
 	@mkdir -p $(@D)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
-build/rel/vswitch.o build/rel/vport.o build/san/vswitch.o build/san/vport.o: build/version.txt
+build/rel/vswitch.o build/rel/vport.o build/rel/switch_show.o build/san/vswitch.o \
+  build/san/vport.o build/san/switch_show.o: build/version.txt
 
 build/rel/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -76,7 +77,7 @@ build/tools/%: tests/tools/%.c $(REL_OBJ) $(HDRS)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)clang $(WARN) -O1 -g -Isrc -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
+	$(Q)clang $(WARN) -O1 -g -Isrc -DVSWITCH_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
 
 deps:
 	$(Q)scripts/deps.sh

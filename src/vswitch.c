@@ -36,139 +36,13 @@
 #include "members.h"
 #include "proto.h"
 #include "session.h"
+#include "switch.h"
 #include "timers.h"
 #include "udp.h"
 #include "wire.h"
 
 #define PROG "vswitch"
 #define DEFAULT_CONTROL CONTROL_DIR "/vswitch.sock"
-#define SWITCH_MAX_PORTS 4096u /* fits the 16-bit slot in an index */
-#define SLOT_BITS 16
-#define SLOT_MASK ((1u << SLOT_BITS) - 1)
-#define RX_BATCH 64u
-#define TX_POOL 64u
-#define MEMBERS_FILE_MAX (16u << 20)
-/*
- * Handshakes the switch works through per HANDSHAKE_WINDOW_MS. Each costs two
- * X25519 operations, and anyone who knows the switch's public key can make
- * messages that pass mac1, so without a limit a flood of them could take all
- * the CPU from members' traffic. 200 per 100 ms is 2,000 a second: every one
- * of SWITCH_MAX_PORTS ports rekeys every 120 s (~34/s), and a switch restart
- * brings back 4,096 ports in about two seconds. Refused initiations are
- * counted; their ports retry within seconds.
- */
-#define HANDSHAKE_WINDOW_MS 100u
-#define HANDSHAKE_BURST 200u
-/*
- * Before that global budget, each sending host (an IPv4 address or an IPv6
- * /64, hashed into HANDSHAKE_SOURCES buckets) gets its own: half of it, so
- * one host cannot use up the global budget, while a NAT with hundreds of
- * ports behind it still gets them all back after a restart within seconds.
- * And an initiation from the current address of a connected port (a rekey)
- * bypasses the global budget: a flood from elsewhere cannot cut off ports
- * that are connected. (WireGuard's cookie replies would also protect new
- * connections from spoofed floods; see docs/protocol.md.)
- */
-#define HANDSHAKE_SOURCES 1024u
-#define HANDSHAKE_SOURCE_BURST (HANDSHAKE_BURST / 2)
-/* Direct-mapped: endpoint hash -> slot + 1 of the connected port seen there. */
-#define ENDPOINT_CACHE 8192u
-
-enum port_drop {
-	DROP_MAC_PORT_FULL,
-	DROP_MAC_TABLE_FULL,
-	DROP_FILTERED, /* destination on the ingress port */
-	DROP_NO_SESSION, /* to this port: no keypair may send yet */
-	PORT_DROP_COUNT,
-};
-static const char *const port_drop_names[PORT_DROP_COUNT] = {
-	"mac_port_full", "mac_unlearned_table_full", "filtered", "tx_no_session",
-};
-
-struct port_stats {
-	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes, rx_keepalives, handshakes;
-	uint64_t frame[FRAME_VERDICT_COUNT];
-	uint64_t session[SESSION_RESULT_COUNT];
-	uint64_t drop[PORT_DROP_COUNT];
-	uint64_t stale_handshake;
-};
-
-struct port {
-	bool in_use;
-	bool is_connected;
-	bool has_timestamp;
-	uint8_t pub[NOISE_KEY_LEN];
-	char name[MEMBERS_NAME_MAX + 1];
-	struct session session;
-	struct timers timers;
-	struct endpoint endpoint;
-	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
-	uint64_t last_handshake_ms; /* monotonic, for the status view */
-	uint32_t connected_at;  /* position in vswitch.connected while connected */
-	struct port_stats st;
-};
-
-enum switch_drop {
-	SW_DROP_BAD_MAC1,
-	SW_DROP_BAD_HANDSHAKE,
-	SW_DROP_UNKNOWN_KEY,
-	SW_DROP_UNKNOWN_INDEX,
-	SW_DROP_UNEXPECTED,
-	SW_DROP_PORTS_FULL,
-	SW_DROP_HANDSHAKE_RATE,
-	SWITCH_DROP_COUNT,
-};
-static const char *const switch_drop_names[SWITCH_DROP_COUNT] = {
-	"bad_mac1", "bad_handshake", "unknown_key", "unknown_index", "unexpected", "ports_full",
-	"handshake_rate",
-};
-
-struct options {
-	const char *listen, *key_path, *members_path, *control_path;
-	uint64_t mac_age_s, max_macs, max_macs_per_port, mtu;
-	enum log_level log_level;
-};
-
-struct vswitch {
-	struct options opt;
-	struct proto_identity id;
-	struct members members;
-	struct port ports[SWITCH_MAX_PORTS];
-	/* Slots of connected ports, unordered: floods and timers walk only these. */
-	uint32_t connected[SWITCH_MAX_PORTS];
-	uint32_t connected_count;
-	struct mactable *macs;
-	struct endpoint listen;
-	struct loop loop;
-	int udp_fd, control_fd;
-	struct udp_rx rx;
-	struct udp_tx tx;
-	uint8_t *pool;
-	size_t buf_size;
-	unsigned pool_used;
-	uint64_t now_ms, started_ms, last_age_ms;
-	uint64_t rx_header[WIRE_ERR_COUNT];
-	uint64_t drop[SWITCH_DROP_COUNT];
-	struct ratelimit unknown_key_log, roam_log, handshakes;
-	struct ratelimit handshake_sources[HANDSHAKE_SOURCES];
-	uint16_t endpoint_cache[ENDPOINT_CACHE];
-	uint8_t hash_key[16];
-	bool running;
-};
-
-static uint32_t slot_of(const struct vswitch *sw, const struct port *p)
-{
-	return (uint32_t)(p - sw->ports);
-}
-
-static const char *port_label(const struct port *p, char buf[KEY_BASE64_LEN + 1])
-{
-	if (p->name[0])
-		return p->name;
-	key_to_base64(buf, p->pub);
-	buf[8] = '\0';
-	return buf;
-}
 
 /* ---- sending ---- */
 
@@ -219,7 +93,7 @@ static void port_connect(struct vswitch *sw, struct port *p)
 {
 	p->is_connected = true;
 	p->connected_at = sw->connected_count;
-	sw->connected[sw->connected_count++] = slot_of(sw, p);
+	sw->connected[sw->connected_count++] = switch_slot_of(sw, p);
 }
 
 static void port_disconnect(struct vswitch *sw, struct port *p, const char *why)
@@ -227,10 +101,10 @@ static void port_disconnect(struct vswitch *sw, struct port *p, const char *why)
 	char label[KEY_BASE64_LEN + 1];
 
 	session_wipe(&p->session);
-	mactable_flush_port(sw->macs, slot_of(sw, p));
+	mactable_flush_port(sw->macs, switch_slot_of(sw, p));
 	if (!p->is_connected)
 		return;
-	log_info("port %s %s", port_label(p, label), why);
+	log_info("port %s %s", switch_port_label(p, label), why);
 	/* Swap-remove from the connected list. */
 	sw->connected[p->connected_at] = sw->connected[--sw->connected_count];
 	sw->ports[sw->connected[p->connected_at]].connected_at = p->connected_at;
@@ -285,7 +159,7 @@ static uint32_t new_index(struct vswitch *sw, struct port *p)
 	uint32_t idx;
 
 	do
-		idx = (randombytes_random() & ~SLOT_MASK) | slot_of(sw, p);
+		idx = (randombytes_random() & ~SLOT_MASK) | switch_slot_of(sw, p);
 	while (session_find(&p->session, idx));
 	return idx;
 }
@@ -302,7 +176,7 @@ static uint16_t *endpoint_cache_entry(struct vswitch *sw, const struct endpoint 
 /* Call when a port connects or moves: its address earns the rekey bypass. */
 static void remember_endpoint(struct vswitch *sw, struct port *p)
 {
-	*endpoint_cache_entry(sw, &p->endpoint) = (uint16_t)(slot_of(sw, p) + 1);
+	*endpoint_cache_entry(sw, &p->endpoint) = (uint16_t)(switch_slot_of(sw, p) + 1);
 }
 
 static bool is_connected_endpoint(struct vswitch *sw, const struct endpoint *from)
@@ -334,7 +208,7 @@ static void note_endpoint(struct vswitch *sw, struct port *p, const struct endpo
 	p->endpoint = *from;
 	remember_endpoint(sw, p);
 	if (ratelimit_allow(&sw->roam_log, sw->now_ms))
-		log_info("port %s roamed to %s", port_label(p, label),
+		log_info("port %s roamed to %s", switch_port_label(p, label),
 			 endpoint_format(from, where, sizeof(where)));
 }
 
@@ -410,7 +284,7 @@ static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const st
 	if (!p->is_connected) {
 		port_connect(sw, p);
 		timers_init(&p->timers, sw->now_ms);
-		log_info("port %s connected from %s", port_label(p, label),
+		log_info("port %s connected from %s", switch_port_label(p, label),
 			 endpoint_format(from, where, sizeof(where)));
 	}
 	timers_data_received(&p->timers, sw->now_ms);
@@ -422,7 +296,7 @@ out:
 
 static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, size_t len)
 {
-	uint32_t in_slot = slot_of(sw, in), out_slot;
+	uint32_t in_slot = switch_slot_of(sw, in), out_slot;
 	enum frame_verdict v = frame_check(frame, len, (unsigned)sw->opt.mtu);
 	enum mactable_learn_result lr;
 
@@ -653,93 +527,6 @@ static void reload_members(struct vswitch *sw)
 	log_info("reloaded %s: %u members", sw->opt.members_path, fresh.count);
 }
 
-/* ---- status ---- */
-
-static void show_counters(FILE *out, const char *const *names, const uint64_t *values, size_t n,
-			  size_t skip_first)
-{
-	for (size_t i = skip_first; i < n; i++)
-		fprintf(out, " %s=%" PRIu64, names[i], values[i]);
-}
-
-static void show_port(FILE *out, const struct port *p, uint64_t now_ms)
-{
-	char key[KEY_BASE64_LEN + 1], where[64];
-
-	key_to_base64(key, p->pub);
-	fprintf(out, "\nport %s\n  key: %s\n", p->name[0] ? p->name : "(unnamed)", key);
-	if (!p->is_connected) {
-		fprintf(out, "  state: not connected\n");
-		return;
-	}
-	fprintf(out, "  state: connected\n  endpoint: %s\n",
-		endpoint_format(&p->endpoint, where, sizeof(where)));
-	fprintf(out, "  latest handshake: %" PRIu64 " s ago\n", (now_ms - p->last_handshake_ms) / 1000);
-	fprintf(out, "  rx: frames=%" PRIu64 " bytes=%" PRIu64 " keepalives=%" PRIu64 "\n",
-		p->st.rx_frames, p->st.rx_bytes, p->st.rx_keepalives);
-	fprintf(out, "  tx: frames=%" PRIu64 " bytes=%" PRIu64 "\n", p->st.tx_frames,
-		p->st.tx_bytes);
-	fprintf(out, "  drops:");
-	for (int v = 1; v < FRAME_VERDICT_COUNT; v++)
-		fprintf(out, " %s=%" PRIu64, frame_verdict_name((enum frame_verdict)v), p->st.frame[v]);
-	for (int r = SESSION_EXPIRED; r < SESSION_RESULT_COUNT; r++)
-		fprintf(out, " %s=%" PRIu64, session_result_name((enum session_result)r),
-			p->st.session[r]);
-	show_counters(out, port_drop_names, p->st.drop, PORT_DROP_COUNT, 0);
-	fprintf(out, " stale_handshake=%" PRIu64 "\n", p->st.stale_handshake);
-}
-
-struct mac_show {
-	FILE *out;
-	const struct vswitch *sw;
-};
-
-static bool show_mac(const uint8_t mac[FRAME_MAC_LEN], uint32_t port, uint64_t last_seen_ms,
-		     void *arg)
-{
-	struct mac_show *ms = arg;
-	const struct port *p = &ms->sw->ports[port];
-	char text[18], label[KEY_BASE64_LEN + 1];
-
-	frame_mac_format(mac, text);
-	fprintf(ms->out, "  %s  port %s  age %" PRIu64 " s\n", text, port_label(p, label),
-		(ms->sw->now_ms - last_seen_ms) / 1000);
-	return true;
-}
-
-static int on_control(const char *request, FILE *out, void *arg)
-{
-	struct vswitch *sw = arg;
-	struct mactable_stats ms;
-	struct mac_show walk = { out, sw };
-	char key[KEY_BASE64_LEN + 1], where[64];
-
-	if (strcmp(request, "show") != 0)
-		return -EINVAL;
-	sw->now_ms = loop_now_ms();
-	mactable_get_stats(sw->macs, &ms);
-	key_to_base64(key, sw->id.pub);
-	fprintf(out, "switch\n  version: %s\n  public key: %s\n  listening: %s\n", VSWITCH_VERSION,
-		key, endpoint_format(&sw->listen, where, sizeof(where)));
-	fprintf(out, "  mtu: %" PRIu64 "\n  members: %u\n  ports connected: %u\n", sw->opt.mtu,
-		sw->members.count, sw->connected_count);
-	fprintf(out, "  uptime: %" PRIu64 " s\n", (sw->now_ms - sw->started_ms) / 1000);
-	fprintf(out, "  drops:");
-	show_counters(out, switch_drop_names, sw->drop, SWITCH_DROP_COUNT, 0);
-	for (int e = 1; e < WIRE_ERR_COUNT; e++)
-		fprintf(out, " %s=%" PRIu64, wire_error_name((enum wire_error)e), sw->rx_header[e]);
-	fprintf(out, " tx_errors=%" PRIu64 "\n", sw->tx.errors);
-	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
-		if (sw->ports[i].in_use)
-			show_port(out, &sw->ports[i], sw->now_ms);
-	fprintf(out, "\nmac table: %u entries (learned=%" PRIu64 " moved=%" PRIu64 " aged=%" PRIu64
-		     " refused_port_full=%" PRIu64 " refused_table_full=%" PRIu64 ")\n",
-		ms.entries, ms.learned, ms.moved, ms.aged, ms.refused_port_full,
-		ms.refused_table_full);
-	mactable_foreach(sw->macs, show_mac, &walk);
-	return 0;
-}
-
 /* ---- startup and shutdown ---- */
 
 static void usage(FILE *out)
@@ -928,7 +715,7 @@ static int run(struct vswitch *sw)
 			case LOOP_UDP: on_udp(sw); break;
 			case LOOP_TICK: loop_take_tick(&sw->loop); on_tick(sw); break;
 			case LOOP_SIGNAL: on_signal(sw); break;
-			case LOOP_CONTROL: control_serve(sw->control_fd, on_control, sw); break;
+			case LOOP_CONTROL: control_serve(sw->control_fd, switch_show, sw); break;
 			}
 		}
 	}

@@ -1,0 +1,150 @@
+/*
+ * switch — the switch daemon's state, shared by vswitch.c (which moves
+ * frames) and switch_show.c (which reports on them). Glue, private to the
+ * daemon: the pure modules know nothing of it.
+ */
+#ifndef VSWITCH_SWITCH_H
+#define VSWITCH_SWITCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "frame.h"
+#include "key.h"
+#include "log.h"
+#include "loop.h"
+#include "mactable.h"
+#include "members.h"
+#include "proto.h"
+#include "session.h"
+#include "timers.h"
+#include "udp.h"
+#include "wire.h"
+
+#define SWITCH_MAX_PORTS 4096u /* fits the 16-bit slot in an index */
+#define SLOT_BITS 16
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+#define RX_BATCH 64u
+#define TX_POOL 64u
+#define MEMBERS_FILE_MAX (16u << 20)
+/*
+ * Handshakes the switch works through per HANDSHAKE_WINDOW_MS. Each costs two
+ * X25519 operations, and anyone who knows the switch's public key can make
+ * messages that pass mac1, so without a limit a flood of them could take all
+ * the CPU from members' traffic. 200 per 100 ms is 2,000 a second: every one
+ * of SWITCH_MAX_PORTS ports rekeys every 120 s (~34/s), and a switch restart
+ * brings back 4,096 ports in about two seconds. Refused initiations are
+ * counted; their ports retry within seconds.
+ */
+#define HANDSHAKE_WINDOW_MS 100u
+#define HANDSHAKE_BURST 200u
+/*
+ * Before that global budget, each sending host (an IPv4 address or an IPv6
+ * /64, hashed into HANDSHAKE_SOURCES buckets) gets its own: half of it, so
+ * one host cannot use up the global budget, while a NAT with hundreds of
+ * ports behind it still gets them all back after a restart within seconds.
+ * And an initiation from the current address of a connected port (a rekey)
+ * bypasses the global budget: a flood from elsewhere cannot cut off ports
+ * that are connected. (WireGuard's cookie replies would also protect new
+ * connections from spoofed floods; see docs/protocol.md.)
+ */
+#define HANDSHAKE_SOURCES 1024u
+#define HANDSHAKE_SOURCE_BURST (HANDSHAKE_BURST / 2)
+/* Direct-mapped: endpoint hash -> slot + 1 of the connected port seen there. */
+#define ENDPOINT_CACHE 8192u
+
+enum port_drop {
+	DROP_MAC_PORT_FULL,
+	DROP_MAC_TABLE_FULL,
+	DROP_FILTERED, /* destination on the ingress port */
+	DROP_NO_SESSION, /* to this port: no keypair may send yet */
+	PORT_DROP_COUNT,
+};
+
+struct port_stats {
+	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes, rx_keepalives, handshakes;
+	uint64_t frame[FRAME_VERDICT_COUNT];
+	uint64_t session[SESSION_RESULT_COUNT];
+	uint64_t drop[PORT_DROP_COUNT];
+	uint64_t stale_handshake;
+};
+
+struct port {
+	bool in_use;
+	bool is_connected;
+	bool has_timestamp;
+	uint8_t pub[NOISE_KEY_LEN];
+	char name[MEMBERS_NAME_MAX + 1];
+	struct session session;
+	struct timers timers;
+	struct endpoint endpoint;
+	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
+	uint64_t last_handshake_ms; /* monotonic, for the status view */
+	uint32_t connected_at;  /* position in vswitch.connected while connected */
+	struct port_stats st;
+};
+
+enum switch_drop {
+	SW_DROP_BAD_MAC1,
+	SW_DROP_BAD_HANDSHAKE,
+	SW_DROP_UNKNOWN_KEY,
+	SW_DROP_UNKNOWN_INDEX,
+	SW_DROP_UNEXPECTED,
+	SW_DROP_PORTS_FULL,
+	SW_DROP_HANDSHAKE_RATE,
+	SWITCH_DROP_COUNT,
+};
+
+struct options {
+	const char *listen, *key_path, *members_path, *control_path;
+	uint64_t mac_age_s, max_macs, max_macs_per_port, mtu;
+	enum log_level log_level;
+};
+
+struct vswitch {
+	struct options opt;
+	struct proto_identity id;
+	struct members members;
+	struct port ports[SWITCH_MAX_PORTS];
+	/* Slots of connected ports, unordered: floods and timers walk only these. */
+	uint32_t connected[SWITCH_MAX_PORTS];
+	uint32_t connected_count;
+	struct mactable *macs;
+	struct endpoint listen;
+	struct loop loop;
+	int udp_fd, control_fd;
+	struct udp_rx rx;
+	struct udp_tx tx;
+	uint8_t *pool;
+	size_t buf_size;
+	unsigned pool_used;
+	uint64_t now_ms, started_ms, last_age_ms;
+	uint64_t rx_header[WIRE_ERR_COUNT];
+	uint64_t drop[SWITCH_DROP_COUNT];
+	struct ratelimit unknown_key_log, roam_log, handshakes;
+	struct ratelimit handshake_sources[HANDSHAKE_SOURCES];
+	uint16_t endpoint_cache[ENDPOINT_CACHE];
+	uint8_t hash_key[16];
+	bool running;
+};
+
+static inline uint32_t switch_slot_of(const struct vswitch *sw, const struct port *p)
+{
+	return (uint32_t)(p - sw->ports);
+}
+
+/* The port's name, or the start of its key when it has none. */
+static inline const char *switch_port_label(const struct port *p, char buf[KEY_BASE64_LEN + 1])
+{
+	if (p->name[0])
+		return p->name;
+	key_to_base64(buf, p->pub);
+	buf[8] = '\0';
+	return buf;
+}
+
+/* The control socket's handler: answers "show" with the status view. */
+int switch_show(const char *request, FILE *out, void *arg);
+
+#endif

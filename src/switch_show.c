@@ -1,0 +1,100 @@
+/* switch_show — the switch's status view over the control socket. Glue. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "switch.h"
+
+static const char *const port_drop_names[PORT_DROP_COUNT] = {
+	"mac_port_full", "mac_unlearned_table_full", "filtered", "tx_no_session",
+};
+
+static const char *const switch_drop_names[SWITCH_DROP_COUNT] = {
+	"bad_mac1", "bad_handshake", "unknown_key", "unknown_index", "unexpected", "ports_full",
+	"handshake_rate",
+};
+
+static void show_counters(FILE *out, const char *const *names, const uint64_t *values, size_t n,
+			  size_t skip_first)
+{
+	for (size_t i = skip_first; i < n; i++)
+		fprintf(out, " %s=%" PRIu64, names[i], values[i]);
+}
+
+static void show_port(FILE *out, const struct port *p, uint64_t now_ms)
+{
+	char key[KEY_BASE64_LEN + 1], where[64];
+
+	key_to_base64(key, p->pub);
+	fprintf(out, "\nport %s\n  key: %s\n", p->name[0] ? p->name : "(unnamed)", key);
+	if (!p->is_connected) {
+		fprintf(out, "  state: not connected\n");
+		return;
+	}
+	fprintf(out, "  state: connected\n  endpoint: %s\n",
+		endpoint_format(&p->endpoint, where, sizeof(where)));
+	fprintf(out, "  latest handshake: %" PRIu64 " s ago\n", (now_ms - p->last_handshake_ms) / 1000);
+	fprintf(out, "  rx: frames=%" PRIu64 " bytes=%" PRIu64 " keepalives=%" PRIu64 "\n",
+		p->st.rx_frames, p->st.rx_bytes, p->st.rx_keepalives);
+	fprintf(out, "  tx: frames=%" PRIu64 " bytes=%" PRIu64 "\n", p->st.tx_frames,
+		p->st.tx_bytes);
+	fprintf(out, "  drops:");
+	for (int v = 1; v < FRAME_VERDICT_COUNT; v++)
+		fprintf(out, " %s=%" PRIu64, frame_verdict_name((enum frame_verdict)v), p->st.frame[v]);
+	for (int r = SESSION_EXPIRED; r < SESSION_RESULT_COUNT; r++)
+		fprintf(out, " %s=%" PRIu64, session_result_name((enum session_result)r),
+			p->st.session[r]);
+	show_counters(out, port_drop_names, p->st.drop, PORT_DROP_COUNT, 0);
+	fprintf(out, " stale_handshake=%" PRIu64 "\n", p->st.stale_handshake);
+}
+
+struct mac_show {
+	FILE *out;
+	const struct vswitch *sw;
+};
+
+static bool show_mac(const uint8_t mac[FRAME_MAC_LEN], uint32_t port, uint64_t last_seen_ms,
+		     void *arg)
+{
+	struct mac_show *ms = arg;
+	const struct port *p = &ms->sw->ports[port];
+	char text[18], label[KEY_BASE64_LEN + 1];
+
+	frame_mac_format(mac, text);
+	fprintf(ms->out, "  %s  port %s  age %" PRIu64 " s\n", text, switch_port_label(p, label),
+		(ms->sw->now_ms - last_seen_ms) / 1000);
+	return true;
+}
+
+int switch_show(const char *request, FILE *out, void *arg)
+{
+	struct vswitch *sw = arg;
+	struct mactable_stats ms;
+	struct mac_show walk = { out, sw };
+	char key[KEY_BASE64_LEN + 1], where[64];
+
+	if (strcmp(request, "show") != 0)
+		return -EINVAL;
+	sw->now_ms = loop_now_ms();
+	mactable_get_stats(sw->macs, &ms);
+	key_to_base64(key, sw->id.pub);
+	fprintf(out, "switch\n  version: %s\n  public key: %s\n  listening: %s\n", VSWITCH_VERSION,
+		key, endpoint_format(&sw->listen, where, sizeof(where)));
+	fprintf(out, "  mtu: %" PRIu64 "\n  members: %u\n  ports connected: %u\n", sw->opt.mtu,
+		sw->members.count, sw->connected_count);
+	fprintf(out, "  uptime: %" PRIu64 " s\n", (sw->now_ms - sw->started_ms) / 1000);
+	fprintf(out, "  drops:");
+	show_counters(out, switch_drop_names, sw->drop, SWITCH_DROP_COUNT, 0);
+	for (int e = 1; e < WIRE_ERR_COUNT; e++)
+		fprintf(out, " %s=%" PRIu64, wire_error_name((enum wire_error)e), sw->rx_header[e]);
+	fprintf(out, " tx_errors=%" PRIu64 "\n", sw->tx.errors);
+	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
+		if (sw->ports[i].in_use)
+			show_port(out, &sw->ports[i], sw->now_ms);
+	fprintf(out, "\nmac table: %u entries (learned=%" PRIu64 " moved=%" PRIu64 " aged=%" PRIu64
+		     " refused_port_full=%" PRIu64 " refused_table_full=%" PRIu64 ")\n",
+		ms.entries, ms.learned, ms.moved, ms.aged, ms.refused_port_full,
+		ms.refused_table_full);
+	mactable_foreach(sw->macs, show_mac, &walk);
+	return 0;
+}
