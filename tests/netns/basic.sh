@@ -402,19 +402,6 @@ check_bad_input() {
 	expect_refusal "vport --bogus" "--bogus" p1 "$VPORT" --bogus
 }
 
-check_clean_exit() {
-	local p problem
-	for p in "${PORTS[@]}"; do
-		daemon_stop "$p" || true
-		if nq "$p" ip link show vs0 >/dev/null 2>&1; then bad "$p's vs0 still exists after SIGTERM"; fi
-	done
-	daemon_stop sw || true
-	for problem in "${DAEMON_PROBLEMS[@]}"; do
-		bad "$problem"
-	done
-	note "${#DAEMON_ORDER[@]} daemon runs checked for exit status and sanitizer reports"
-}
-
 # ---------------------------------------------------------------- setup
 
 T_START=$(now)

@@ -415,3 +415,19 @@ checks_summary() {
 		exit 1
 	fi
 }
+
+# check_clean_exit: the last check of a script. SIGTERM to every port in
+# PORTS and to the switch "sw": each must exit 0, remove its TAP, and leave no
+# sanitizer report, nor may any earlier run of a daemon have.
+check_clean_exit() {
+	local p problem
+	for p in "${PORTS[@]}"; do
+		daemon_stop "$p" || true
+		if nq "$p" ip link show vs0 >/dev/null 2>&1; then bad "$p's vs0 still exists after SIGTERM"; fi
+	done
+	daemon_stop sw || true
+	for problem in "${DAEMON_PROBLEMS[@]}"; do
+		bad "$problem"
+	done
+	note "${#DAEMON_ORDER[@]} daemon runs checked for exit status and sanitizer reports"
+}
