@@ -186,24 +186,33 @@ static void test_tampered_init_is_refused(void **state)
 	noise_wipe(&pi.hs);
 }
 
-static void test_unexpected_response_is_refused(void **state)
+/* The port initiates with sender index 7, the switch answers into resp: the
+ * response is not yet consumed. */
+static void initiate_and_answer(struct proto_initiation *pi, uint8_t resp[WIRE_RESP_LEN])
 {
-	struct proto_initiation pi = { 0 }, stale = { 0 };
-	uint8_t init[WIRE_INIT_LEN], resp[WIRE_RESP_LEN], ts[WIRE_TIMESTAMP_LEN];
+	uint8_t init[WIRE_INIT_LEN], ts[WIRE_TIMESTAMP_LEN];
 	struct proto_incoming in;
 	struct wire_init wi;
-	struct wire_resp wr;
 
-	(void)state;
 	stamp(ts, 1);
-	assert_int_equal(proto_create_init(&pi, &port.id, sw.id.pub, e_port, ts, 7, init,
+	assert_int_equal(proto_create_init(pi, &port.id, sw.id.pub, e_port, ts, 7, init,
 					   sizeof(init)),
 			 WIRE_INIT_LEN);
 	assert_int_equal(wire_decode_init(init, sizeof(init), &wi), WIRE_OK);
 	assert_int_equal(proto_consume_init(&in, &sw.id, init, sizeof(init), &wi), PROTO_OK);
-	assert_int_equal(proto_create_resp(&in, e_sw, 9, &sw.session, 1, resp, sizeof(resp)),
+	assert_int_equal(proto_create_resp(&in, e_sw, 9, &sw.session, 1, resp, WIRE_RESP_LEN),
 			 WIRE_RESP_LEN);
 	proto_incoming_wipe(&in);
+}
+
+static void test_unexpected_response_is_refused(void **state)
+{
+	struct proto_initiation pi = { 0 }, stale = { 0 };
+	uint8_t resp[WIRE_RESP_LEN];
+	struct wire_resp wr;
+
+	(void)state;
+	initiate_and_answer(&pi, resp);
 	assert_int_equal(wire_decode_resp(resp, sizeof(resp), &wr), WIRE_OK);
 	/* No initiation pending on this state. */
 	assert_int_equal(proto_consume_resp(&stale, &port.id, resp, sizeof(resp), &wr,
@@ -226,22 +235,12 @@ static void test_unexpected_response_is_refused(void **state)
 static void test_forged_response_keeps_initiation(void **state)
 {
 	struct proto_initiation pi = { 0 };
-	uint8_t init[WIRE_INIT_LEN], resp[WIRE_RESP_LEN], forged[WIRE_RESP_LEN];
-	uint8_t ts[WIRE_TIMESTAMP_LEN], mac1_key[NOISE_KEY_LEN], junk[WIRE_RESP_NOISE_LEN];
-	struct proto_incoming in;
-	struct wire_init wi;
+	uint8_t resp[WIRE_RESP_LEN], forged[WIRE_RESP_LEN];
+	uint8_t mac1_key[NOISE_KEY_LEN], junk[WIRE_RESP_NOISE_LEN];
 	struct wire_resp wr, wf;
 
 	(void)state;
-	stamp(ts, 1);
-	assert_int_equal(proto_create_init(&pi, &port.id, sw.id.pub, e_port, ts, 7, init,
-					   sizeof(init)),
-			 WIRE_INIT_LEN);
-	assert_int_equal(wire_decode_init(init, sizeof(init), &wi), WIRE_OK);
-	assert_int_equal(proto_consume_init(&in, &sw.id, init, sizeof(init), &wi), PROTO_OK);
-	assert_int_equal(proto_create_resp(&in, e_sw, 9, &sw.session, 1, resp, sizeof(resp)),
-			 WIRE_RESP_LEN);
-	proto_incoming_wipe(&in);
+	initiate_and_answer(&pi, resp);
 	memset(junk, 0x42, sizeof(junk));
 	wire_mac1_key(mac1_key, port.id.pub);
 	assert_int_equal(wire_encode_resp(forged, sizeof(forged), 1234, 7, junk, sizeof(junk),
