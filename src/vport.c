@@ -102,11 +102,63 @@ struct vport {
 	uint64_t rx_frame[FRAME_VERDICT_COUNT], tap_frame[FRAME_VERDICT_COUNT];
 	uint64_t udp_rx_errors;
 	struct ratelimit retry_log;
+	bool udp_connected; /* false until a route to the switch exists */
 	bool running;
 	int exit_status;
 };
 
 /* ---- to the switch ---- */
+
+/* A new socket picks its source address afresh: after the host's address
+ * changed (a laptop moved networks), the old one can no longer send. */
+static int open_switch_socket(struct vport *vp, char *err, size_t err_len)
+{
+	char where[64];
+	int fd = udp_open_for(&vp->switch_ep, err, err_len);
+
+	if (fd < 0)
+		return fd;
+	/* Connected: the kernel drops datagrams from anyone but the switch. */
+	if (connect(fd, (struct sockaddr *)&vp->switch_ep.addr, vp->switch_ep.len) < 0) {
+		int ret = -errno;
+
+		snprintf(err, err_len, "cannot connect UDP socket to %s: %s",
+			 endpoint_format(&vp->switch_ep, where, sizeof(where)), strerror(errno));
+		close(fd);
+		return ret;
+	}
+	if (!vp->opt.no_offload && !udp_enable_gro(fd))
+		log_debug("UDP GRO not available: receiving datagrams one by one");
+	return fd;
+}
+
+/* No route to the switch yet (a laptop before its network is up): worth
+ * waiting for, not a reason to exit. */
+static bool is_transient(int err)
+{
+	return err == -ENETUNREACH || err == -EHOSTUNREACH || err == -EADDRNOTAVAIL ||
+	       err == -ENETDOWN;
+}
+
+static void reopen_switch_socket(struct vport *vp)
+{
+	char err[200];
+	int fd = open_switch_socket(vp, err, sizeof(err));
+
+	if (fd < 0 || loop_add(&vp->loop, fd, LOOP_UDP, err, sizeof(err)) < 0) {
+		if (vp->udp_connected || ratelimit_allow(&vp->retry_log, vp->now_ms))
+			log_warn("%s; %s", err,
+				 vp->udp_connected ? "keeping the old socket" : "will retry");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(vp->udp_fd);
+	vp->udp_fd = fd;
+	if (!vp->udp_connected)
+		log_info("the switch %s is reachable now", vp->opt.switch_addr);
+	vp->udp_connected = true;
+}
 
 static void next_timestamp(struct vport *vp, uint8_t ts[WIRE_TIMESTAMP_LEN])
 {
@@ -128,6 +180,13 @@ static void send_handshake(struct vport *vp)
 	uint8_t e_priv[NOISE_KEY_LEN], ts[WIRE_TIMESTAMP_LEN], msg[WIRE_INIT_LEN];
 	size_t len;
 
+	if (!vp->udp_connected)
+		reopen_switch_socket(vp);
+	if (!vp->udp_connected) {
+		timers_handshake_initiated(&vp->timers, vp->now_ms,
+					   randombytes_uniform(TIMERS_JITTER_MAX_MS));
+		return;
+	}
 	if (vp->timers.handshake_in_flight && ratelimit_allow(&vp->retry_log, vp->now_ms))
 		log_info("no answer from switch %s yet; retrying", vp->opt.switch_addr);
 	next_timestamp(vp, ts);
@@ -443,44 +502,6 @@ static void on_udp(struct vport *vp)
 
 /* ---- timers ---- */
 
-/* A new socket picks its source address afresh: after the host's address
- * changed (a laptop moved networks), the old one can no longer send. */
-static int open_switch_socket(struct vport *vp, char *err, size_t err_len)
-{
-	char where[64];
-	int fd = udp_open_for(&vp->switch_ep, err, err_len);
-
-	if (fd < 0)
-		return fd;
-	/* Connected: the kernel drops datagrams from anyone but the switch. */
-	if (connect(fd, (struct sockaddr *)&vp->switch_ep.addr, vp->switch_ep.len) < 0) {
-		int ret = -errno;
-
-		snprintf(err, err_len, "cannot connect UDP socket to %s: %s",
-			 endpoint_format(&vp->switch_ep, where, sizeof(where)), strerror(errno));
-		close(fd);
-		return ret;
-	}
-	if (!vp->opt.no_offload && !udp_enable_gro(fd))
-		log_debug("UDP GRO not available: receiving datagrams one by one");
-	return fd;
-}
-
-static void reopen_switch_socket(struct vport *vp)
-{
-	char err[200];
-	int fd = open_switch_socket(vp, err, sizeof(err));
-
-	if (fd < 0 || loop_add(&vp->loop, fd, LOOP_UDP, err, sizeof(err)) < 0) {
-		log_warn("keeping the old socket: %s", err);
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	close(vp->udp_fd);
-	vp->udp_fd = fd;
-}
-
 static void on_tick(struct vport *vp)
 {
 	unsigned due;
@@ -706,6 +727,11 @@ static int setup(struct vport *vp)
 	if (loop_init(&vp->loop, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	vp->udp_fd = open_switch_socket(vp, err, sizeof(err));
+	vp->udp_connected = vp->udp_fd >= 0;
+	if (vp->udp_fd < 0 && is_transient(vp->udp_fd)) {
+		log_warn("%s; will keep trying", err);
+		vp->udp_fd = udp_open_for(&vp->switch_ep, err, sizeof(err));
+	}
 	if (vp->udp_fd < 0)
 		return cli_fail(PROG, "%s", err);
 	if (udp_tx_init(&vp->tx, TX_QUEUE, vp->udp_fd, !vp->opt.no_offload) < 0)

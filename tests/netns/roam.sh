@@ -1,6 +1,6 @@
 #!/bin/bash
 #
-# roam.sh — a port that moves, a port that restarts, and a port that vanishes,
+# roam.sh — a port that moves, restarts, starts without a network, or vanishes,
 # in network namespaces. Run as root from the source tree:
 #     VSWITCH_BIN=build/san bash tests/netns/roam.sh
 #
@@ -206,6 +206,22 @@ check_stable_mac() {
 	[[ $entry == *"lladdr $mac_before "* ]] || bad "p1's neighbour entry for p2 is no longer $mac_before: $entry"
 }
 
+# A port started while its host has no route to the switch (a laptop before
+# its network is up) keeps trying, and joins once the network is there.
+check_no_network_yet() {
+	local t0
+	daemon_stop p2 || bad "p2's vport did not exit cleanly"
+	n p2 ip link set wan0 down
+	start_port p2 || return 1
+	sleep 2 # no readiness to poll for: the point is that it stays up
+	daemon_running p2 || bad "p2's vport exited without a network"
+	n p2 ip link set wan0 up
+	t0=$(now)
+	wait_for 20 ping_ok p1 "${OVL4[p2]}" || bad "p2 did not join within 20 s of its network coming up"
+	note "p2 joined $(elapsed "$t0") s after its network came up"
+	grep -q "will keep trying" "${DAEMON_LOG[p2]}" || bad "p2 did not say it is waiting for the network"
+}
+
 p2_expired() { ! switch_has_port sw p2; }
 
 # A port that vanishes without a word (SIGKILL: no goodbye, as a machine that
@@ -282,7 +298,8 @@ check a "ping between all ports; the switch sees p3 through the NAT" check_ping_
 check b "p1 changes its underlay address and is back within 20 s" check_address_roam
 check c "NAT rebinding: the switch follows p3's new source port" check_nat_rebind
 check d "a restarted port keeps its MAC; p1 reaches it without p2 speaking first" check_stable_mac
-check e "a port that vanishes is expired by the switch within about 30 s" check_vanished_port
-check f "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
+check e "a port started without a route to the switch joins once the network is up" check_no_network_yet
+check f "a port that vanishes is expired by the switch within about 30 s" check_vanished_port
+check g "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
 checks_summary
