@@ -94,7 +94,6 @@ struct vport {
 	struct proto_initiation init;
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
 	uint64_t last_handshake_ms; /* monotonic; 0 before the first */
-	bool is_connected;
 	uint64_t now_ms, started_ms;
 	uint64_t count[PORT_COUNTER_COUNT];
 	uint64_t rx_header[WIRE_ERR_COUNT];
@@ -357,12 +356,11 @@ static void on_resp(struct vport *vp, const uint8_t *msg, size_t len)
 						  : DROP_BAD_HANDSHAKE]++;
 		return;
 	}
+	if (!vp->timers.has_session)
+		log_info("connected to switch %s", vp->opt.switch_addr);
 	timers_handshake_complete(&vp->timers, vp->now_ms);
 	vp->count[HANDSHAKES_DONE]++;
 	vp->last_handshake_ms = vp->now_ms;
-	if (!vp->is_connected)
-		log_info("connected to switch %s", vp->opt.switch_addr);
-	vp->is_connected = true;
 	/* Confirms the new keypair to the switch, which may not send on it before. */
 	send_keepalive(vp);
 }
@@ -515,7 +513,6 @@ static void on_tick(struct vport *vp)
 			 TIMERS_DEAD_AFTER_MS / 1000);
 		session_wipe(&vp->session);
 		timers_session_lost(&vp->timers);
-		vp->is_connected = false;
 		vp->tx.count = 0; /* queued for the old socket: let them go */
 		reopen_switch_socket(vp);
 		due = TIMER_SEND_HANDSHAKE;
@@ -550,7 +547,7 @@ static int on_control(const char *request, FILE *out, void *arg)
 	key_to_base64(key, vp->switch_pub);
 	fprintf(out, "  switch: %s (%s)\n  switch key: %s\n", vp->opt.switch_addr,
 		endpoint_format(&vp->switch_ep, where, sizeof(where)), key);
-	fprintf(out, "  state: %s\n", vp->is_connected ? "connected" : "connecting");
+	fprintf(out, "  state: %s\n", vp->timers.has_session ? "connected" : "connecting");
 	if (vp->last_handshake_ms)
 		fprintf(out, "  latest handshake: %" PRIu64 " s ago\n",
 			(vp->now_ms - vp->last_handshake_ms) / 1000);

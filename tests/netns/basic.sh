@@ -419,12 +419,7 @@ attach_host p2 12
 attach_host p3 13
 attach_host p4 14
 for k in sw p1 p2 p3; do key_new "$k"; done
-members_write p1 p2 p3
-switch_start sw sw
-for p in "${PORTS[@]}"; do start_port "$p"; done
-for p in "${PORTS[@]}"; do
-	wait_for 10 switch_has_port sw "$p" || { echo "port $p did not connect" >&2; exit 1; }
-done
+lan_up "${PORTS[@]}"
 echo "setup done in $(elapsed "$T_START") s"
 
 check a "ping between all ports over IPv4 and IPv6" check_ping_all

@@ -431,3 +431,16 @@ check_clean_exit() {
 	done
 	note "${#DAEMON_ORDER[@]} daemon runs checked for exit status and sanitizer reports"
 }
+
+# lan_up PORT...: the switch "sw" with the members file, then each port
+# (start_port is the calling script's), each waited for until the switch
+# lists it as connected.
+lan_up() {
+	local p
+	members_write "$@"
+	switch_start sw sw
+	for p in "$@"; do start_port "$p"; done
+	for p in "$@"; do
+		wait_for 10 switch_has_port sw "$p" || { echo "port $p did not connect" >&2; exit 1; }
+	done
+}

@@ -286,12 +286,7 @@ nat_map 1 40001
 # p2 spoke before p1 did. Set before any vs0 exists.
 for p in "${PORTS[@]}"; do n "$p" sysctl -qw net.ipv6.conf.default.disable_ipv6=1; done
 for k in sw "${PORTS[@]}"; do key_new "$k"; done
-members_write "${PORTS[@]}"
-switch_start sw sw
-for p in "${PORTS[@]}"; do start_port "$p"; done
-for p in "${PORTS[@]}"; do
-	wait_for 10 switch_has_port sw "$p" || { echo "port $p did not connect" >&2; exit 1; }
-done
+lan_up "${PORTS[@]}"
 echo "setup done in $(elapsed "$T_START") s"
 
 check a "ping between all ports; the switch sees p3 through the NAT" check_ping_all
