@@ -32,6 +32,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=build/tools/%)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=build/tools/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 60
@@ -84,7 +86,7 @@ deps:
 
 tools: $(TOOL_BIN)
 
-build/tools/loadgen: bench/loadgen.c $(REL_OBJ) $(HDRS)
+build/tools/%: bench/%.c $(REL_OBJ) $(HDRS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(REL_OBJ) $(LIBS)
 
@@ -101,7 +103,7 @@ netns: build/san/vswitch build/san/vport $(TOOL_BIN)
 	$(Q)scripts/run-netns.sh build/san
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all build/san/vswitch build/san/vport $(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN)
+	$(Q)$(MAKE) --no-print-directory all build/san/vswitch build/san/vport $(UNIT_BIN) $(FUZZ_BIN) $(TOOL_BIN) $(BENCH_BIN)
 	$(Q)UNIT="$(UNIT_BIN)" FUZZ="$(FUZZ_BIN)" scripts/run-all-tests.sh
 
 demo: deps
@@ -109,7 +111,7 @@ demo: deps
 	$(Q)scripts/demo.sh build
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(TOOL_BIN) build/tools/loadgen
+	$(Q)$(MAKE) --no-print-directory all $(TOOL_BIN) $(BENCH_BIN)
 	$(Q)bench/run.sh build
 
 check:

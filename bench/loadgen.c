@@ -164,6 +164,7 @@ struct loadgen {
 	int epfd;
 	struct udp_rx rx;
 	struct udp_tx tx;
+	uint8_t *tx_mem; /* PROTO_DATA_HEADROOM bytes, then tx_bufs */
 	uint8_t *tx_bufs;
 	size_t frame_len, msg_cap;
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
@@ -582,9 +583,10 @@ static int alloc_buffers(struct loadgen *lg)
 	if (!lg->opt.no_offload)
 		rx_size = UDP_SUPER_MAX;
 	/* Back to back, one batch from one socket leaves as one GSO send. */
-	lg->tx_bufs = calloc(BATCH, lg->msg_cap);
+	lg->tx_mem = calloc(1, PROTO_DATA_HEADROOM + BATCH * lg->msg_cap);
+	lg->tx_bufs = lg->tx_mem ? lg->tx_mem + PROTO_DATA_HEADROOM : NULL;
 	lg->up = calloc(lg->opt.ports, sizeof(*lg->up));
-	if (!lg->tx_bufs || !lg->up || udp_rx_init(&lg->rx, RX_BATCH, rx_size) < 0)
+	if (!lg->tx_bufs || !lg->up || udp_rx_init(&lg->rx, RX_BATCH, rx_size, PROTO_DATA_HEADROOM) < 0)
 		return cli_fail(PROG, "out of memory for packet buffers");
 	return 0;
 }
@@ -638,7 +640,7 @@ static void teardown(struct loadgen *lg)
 		close(lg->epfd);
 	udp_tx_free(&lg->tx);
 	udp_rx_free(&lg->rx);
-	free(lg->tx_bufs);
+	free(lg->tx_mem);
 	free(lg->up);
 	free(lg->ports);
 }
@@ -689,7 +691,7 @@ static void send_init(struct loadgen *lg, struct lport *p)
 
 static void send_keepalive(struct loadgen *lg, struct lport *p)
 {
-	uint8_t msg[WIRE_DATA_OVERHEAD];
+	uint8_t room[PROTO_DATA_HEADROOM + WIRE_DATA_OVERHEAD], *msg = room + PROTO_DATA_HEADROOM;
 	enum session_result why;
 	size_t len = proto_seal_data(&p->session, msg, 0, lg->now_ms, &why);
 

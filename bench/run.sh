@@ -22,6 +22,8 @@
 #    │ vswitch 127.0.0.1:51820 <── loadgen N ports │
 #    └───────────────────────────────────────────┘
 #
+# Last, build/tools/aeadspeed times the cipher alone by message size.
+#
 # Environment: BENCH_RUNS (default 3), BENCH_QUICK=1 (one run of 2 s tests),
 # BENCH_VERBOSE=1 (echo every namespaced command). The summary goes to stdout
 # and to bench/results/bench-YYYYmmdd-HHMMSS.txt; progress goes to stderr.
@@ -415,6 +417,16 @@ run_scale() {
 	for row in "${scale_rows[@]}"; do scale_row "$loadgen" $row; done
 }
 
+# The cipher alone, one core, no network: what each frame's four seals and
+# opens through the switch cost at least.
+run_aeadspeed() {
+	if [ -x "$bin/tools/aeadspeed" ]; then
+		"$bin/tools/aeadspeed" || echo "aeadspeed failed"
+	else
+		echo "cipher: aeadspeed not built"
+	fi
+}
+
 # --- report ---------------------------------------------------------------------
 
 write_metrics() {
@@ -451,6 +463,8 @@ report() {
 	echo
 	cat "$tmp/scale.txt"
 	echo
+	cat "$tmp/aead.txt"
+	echo
 	echo "switch counters at the end of the last run (vswitch show, without the MAC table):"
 	sed -n '/^mac table:/q; /^$/d; s/^/  /p' "$tmp/switch-show.txt"
 	echo "the vswitch path's UDP test, last run:"
@@ -468,6 +482,7 @@ main() {
 	local run out
 	for ((run = 1; run <= runs; run++)); do one_run "$run"; done
 	run_scale >"$tmp/scale.txt"
+	run_aeadspeed >"$tmp/aead.txt"
 	mkdir -p "$repo/bench/results"
 	out=$repo/bench/results/bench-$(date +%Y%m%d-%H%M%S).txt
 	report | tee "$out"

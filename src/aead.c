@@ -1,99 +1,161 @@
-/* aead — ChaCha20-Poly1305 via OpenSSL EVP or libsodium. See aead.h. */
+/* aead — ChaCha20-Poly1305, RFC 8439. See aead.h. */
 #include "aead.h"
 
 #include <errno.h>
-#include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 #include <stdbool.h>
+#include <string.h>
 
-static _Thread_local EVP_CIPHER_CTX *seal_ctx, *open_ctx;
+#define POLY1305_KEY_LEN 32
+#define CHACHA_BLOCK_LEN 64
+#define CHACHA_IV_LEN 16 /* OpenSSL's: 32-bit block counter (LE), then the nonce */
 
-static EVP_CIPHER_CTX *get_ctx(EVP_CIPHER_CTX **ctx, int encrypt)
-{
-	if (!*ctx) {
-		*ctx = EVP_CIPHER_CTX_new();
-		if (*ctx && EVP_CipherInit_ex(*ctx, EVP_chacha20_poly1305(), NULL, NULL, NULL,
-					      encrypt) != 1) {
-			EVP_CIPHER_CTX_free(*ctx);
-			*ctx = NULL;
-		}
-	}
-	return *ctx;
-}
+_Static_assert(AEAD_FRAME_HEADROOM == CHACHA_BLOCK_LEN, "the headroom holds block 0");
+_Static_assert(AEAD_FRAME_OPENSSL_MAX_LEN <= 0x7fffffff - CHACHA_BLOCK_LEN, "fits an int");
 
-static bool use_evp(size_t len)
-{
-	return len >= AEAD_EVP_MIN_LEN && len <= INT_MAX;
-}
+struct openssl_state {
+	EVP_CIPHER_CTX *chacha;
+	EVP_MAC_CTX *poly;
+	bool failed; /* contexts could not be made: stay on libsodium */
+};
 
-/* 1 sealed; 0 EVP unavailable, buf untouched; -1 failed after buf changed. */
-static int evp_seal(const uint8_t *key, const uint8_t *nonce, const uint8_t *ad, size_t ad_len,
-		    uint8_t *buf, size_t len)
-{
-	EVP_CIPHER_CTX *c = get_ctx(&seal_ctx, 1);
-	int out;
-
-	if (!c || EVP_EncryptInit_ex(c, NULL, NULL, key, nonce) != 1 ||
-	    (ad_len > 0 && EVP_EncryptUpdate(c, NULL, &out, ad, (int)ad_len) != 1))
-		return 0;
-	if (EVP_EncryptUpdate(c, buf, &out, buf, (int)len) != 1 ||
-	    EVP_EncryptFinal_ex(c, buf + len, &out) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, buf + len) != 1)
-		return -1;
-	return 1;
-}
+static _Thread_local struct openssl_state ossl;
+/* aead_open_frame decrypts here first, so a forgery never touches buf. */
+static _Thread_local uint8_t open_scratch[CHACHA_BLOCK_LEN + AEAD_FRAME_OPENSSL_MAX_LEN];
 
 int aead_seal(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 	      const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len)
 {
-	int r = use_evp(len) && ad_len <= INT_MAX ? evp_seal(key, nonce, ad, ad_len, buf, len) : 0;
-
-	if (r < 0) {
-		sodium_memzero(buf, len + AEAD_TAG_LEN);
-		return -EIO;
-	}
-	if (r == 0)
-		crypto_aead_chacha20poly1305_ietf_encrypt(buf, NULL, buf, len, ad, ad_len, NULL,
-							  nonce, key);
+	crypto_aead_chacha20poly1305_ietf_encrypt(buf, NULL, buf, len, ad, ad_len, NULL, nonce,
+						  key);
 	return 0;
-}
-
-void aead_cleanup(void)
-{
-	/* EVP_CIPHER_CTX_free cleanses the context, key schedule included. */
-	EVP_CIPHER_CTX_free(seal_ctx);
-	EVP_CIPHER_CTX_free(open_ctx);
-	seal_ctx = open_ctx = NULL;
-}
-
-/* 1 authentic, 0 forged, -1 EVP unavailable. */
-static int evp_open(const uint8_t *key, const uint8_t *nonce, const uint8_t *ad, size_t ad_len,
-		    uint8_t *buf, size_t len)
-{
-	EVP_CIPHER_CTX *c = get_ctx(&open_ctx, 0);
-	uint8_t *tag = buf + len - AEAD_TAG_LEN;
-	int out;
-
-	if (!c || EVP_DecryptInit_ex(c, NULL, NULL, key, nonce) != 1 ||
-	    (ad_len > 0 && EVP_DecryptUpdate(c, NULL, &out, ad, (int)ad_len) != 1) ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) != 1 ||
-	    EVP_DecryptUpdate(c, buf, &out, buf, (int)(len - AEAD_TAG_LEN)) != 1)
-		return -1;
-	return EVP_DecryptFinal_ex(c, buf + len - AEAD_TAG_LEN, &out) == 1;
 }
 
 int aead_open(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 	      const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len)
 {
-	int ok = -1;
+	if (len < AEAD_TAG_LEN ||
+	    crypto_aead_chacha20poly1305_ietf_decrypt(buf, NULL, NULL, buf, len, ad, ad_len, nonce,
+						      key) != 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static bool openssl_ready(void)
+{
+	EVP_MAC *poly;
+
+	if (ossl.chacha || ossl.failed)
+		return !ossl.failed;
+	ossl.chacha = EVP_CIPHER_CTX_new();
+	poly = EVP_MAC_fetch(NULL, "POLY1305", NULL);
+	ossl.poly = poly ? EVP_MAC_CTX_new(poly) : NULL;
+	EVP_MAC_free(poly);
+	if (!ossl.chacha || !ossl.poly ||
+	    EVP_EncryptInit_ex(ossl.chacha, EVP_chacha20(), NULL, NULL, NULL) != 1) {
+		aead_cleanup();
+		ossl.failed = true;
+	}
+	return !ossl.failed;
+}
+
+static bool use_openssl(size_t len)
+{
+	return len >= AEAD_FRAME_OPENSSL_MIN_LEN && len <= AEAD_FRAME_OPENSSL_MAX_LEN &&
+	       openssl_ready();
+}
+
+static bool chacha_start(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN])
+{
+	uint8_t iv[CHACHA_IV_LEN] = { 0 };
+
+	memcpy(iv + CHACHA_IV_LEN - AEAD_NONCE_LEN, nonce, AEAD_NONCE_LEN);
+	return EVP_EncryptInit_ex(ossl.chacha, NULL, NULL, key, iv) == 1;
+}
+
+/* ChaCha20 from block 0 over in[0..len) into out: in starts with a zero block,
+ * so out starts with block 0's keystream, the first 32 bytes the Poly1305 key. */
+static bool chacha_run(const uint8_t *in, uint8_t *out, size_t len)
+{
+	int out_len;
+
+	return EVP_EncryptUpdate(ossl.chacha, out, &out_len, in, (int)len) == 1 &&
+	       (size_t)out_len == len;
+}
+
+/* Section 2.8 with no associated data: the MAC of ct, zero-padded to 16
+ * bytes, then the two lengths as 64-bit little-endian numbers (0 and len). */
+static bool poly_tag(const uint8_t key[POLY1305_KEY_LEN], const uint8_t *ct, size_t len,
+		     uint8_t tag[AEAD_TAG_LEN])
+{
+	uint8_t tail[15 + 16] = { 0 };
+	size_t pad = (16 - len % 16) % 16, tag_len;
+	uint64_t n = len;
+
+	for (size_t i = 0; i < 8; i++, n >>= 8)
+		tail[pad + 8 + i] = (uint8_t)n;
+	return EVP_MAC_init(ossl.poly, key, POLY1305_KEY_LEN, NULL) == 1 &&
+	       EVP_MAC_update(ossl.poly, ct, len) == 1 &&
+	       EVP_MAC_update(ossl.poly, tail, pad + 16) == 1 &&
+	       EVP_MAC_final(ossl.poly, tag, &tag_len, AEAD_TAG_LEN) == 1 &&
+	       tag_len == AEAD_TAG_LEN;
+}
+
+int aead_seal_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
+		    uint8_t *buf, size_t len)
+{
+	uint8_t *block0 = buf - AEAD_FRAME_HEADROOM, saved[CHACHA_BLOCK_LEN];
+	uint8_t poly_key[CHACHA_BLOCK_LEN];
+	bool ok;
+
+	if (!use_openssl(len) || !chacha_start(key, nonce))
+		return aead_seal(key, nonce, NULL, 0, buf, len);
+	memcpy(saved, block0, sizeof(saved));
+	memset(block0, 0, CHACHA_BLOCK_LEN);
+	ok = chacha_run(block0, block0, CHACHA_BLOCK_LEN + len);
+	memcpy(poly_key, block0, sizeof(poly_key));
+	memcpy(block0, saved, sizeof(saved));
+	ok = ok && poly_tag(poly_key, buf, len, buf + len);
+	sodium_memzero(poly_key, sizeof(poly_key));
+	if (!ok) {
+		sodium_memzero(buf, len + AEAD_TAG_LEN);
+		return -EIO;
+	}
+	return 0;
+}
+
+int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
+		    uint8_t *buf, size_t len)
+{
+	uint8_t *block0 = buf - AEAD_FRAME_HEADROOM, saved[CHACHA_BLOCK_LEN], tag[AEAD_TAG_LEN];
+	size_t ct_len = len - AEAD_TAG_LEN;
+	bool ok;
 
 	if (len < AEAD_TAG_LEN)
 		return -EBADMSG;
-	if (use_evp(len) && ad_len <= INT_MAX)
-		ok = evp_open(key, nonce, ad, ad_len, buf, len);
-	if (ok < 0)
-		ok = crypto_aead_chacha20poly1305_ietf_decrypt(buf, NULL, NULL, buf, len, ad, ad_len,
-							       nonce, key) == 0;
-	return ok ? 0 : -EBADMSG;
+	if (!use_openssl(ct_len) || !chacha_start(key, nonce))
+		return aead_open(key, nonce, NULL, 0, buf, len);
+	memcpy(saved, block0, sizeof(saved));
+	memset(block0, 0, CHACHA_BLOCK_LEN);
+	ok = chacha_run(block0, open_scratch, CHACHA_BLOCK_LEN + ct_len) &&
+	     poly_tag(open_scratch, buf, ct_len, tag);
+	memcpy(block0, saved, sizeof(saved));
+	sodium_memzero(open_scratch, POLY1305_KEY_LEN);
+	if (!ok) /* buf is untouched: libsodium decides */
+		return aead_open(key, nonce, NULL, 0, buf, len);
+	if (CRYPTO_memcmp(tag, buf + ct_len, AEAD_TAG_LEN) != 0)
+		return -EBADMSG;
+	memcpy(buf, open_scratch + CHACHA_BLOCK_LEN, ct_len);
+	return 0;
+}
+
+void aead_cleanup(void)
+{
+	/* The free functions cleanse the contexts, key schedules included. */
+	EVP_CIPHER_CTX_free(ossl.chacha);
+	EVP_MAC_CTX_free(ossl.poly);
+	ossl.chacha = NULL;
+	ossl.poly = NULL;
 }

@@ -61,6 +61,22 @@ int noise_aead_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t 
 	return aead_open(key, nonce, ad, ad_len, buf, len);
 }
 
+int noise_frame_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, uint8_t *buf, size_t len)
+{
+	uint8_t nonce[NONCE_LEN];
+
+	make_nonce(nonce, n);
+	return aead_seal_frame(key, nonce, buf, len);
+}
+
+int noise_frame_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, uint8_t *buf, size_t len)
+{
+	uint8_t nonce[NONCE_LEN];
+
+	make_nonce(nonce, n);
+	return aead_open_frame(key, nonce, buf, len);
+}
+
 /* HMAC (RFC 2104) over BLAKE2b-512. The message is a || b, which is all HKDF needs.
  * Keys are always HASHLEN bytes here (a chaining key or an HKDF temp key). */
 static void hmac(uint8_t out[NOISE_HASH_LEN], const uint8_t key[NOISE_HASH_LEN], const uint8_t *a,

@@ -83,5 +83,10 @@ int noise_aead_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t 
  * len - NOISE_TAG_LEN bytes. Returns 0 or -EBADMSG. */
 int noise_aead_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t *ad, size_t ad_len,
 		    uint8_t *buf, size_t len);
+/* The same for transport frames (no associated data), through aead_seal_frame
+ * and aead_open_frame: the AEAD_FRAME_HEADROOM bytes before buf must be the
+ * caller's memory (they are restored). */
+int noise_frame_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, uint8_t *buf, size_t len);
+int noise_frame_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, uint8_t *buf, size_t len);
 
 #endif

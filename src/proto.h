@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aead.h"
 #include "noise.h"
 #include "session.h"
 #include "wire.h"
@@ -82,16 +83,24 @@ void proto_incoming_wipe(struct proto_incoming *in);
 
 /* ---- data ---- */
 
+/* The bytes just before a data message that proto_seal_data and
+ * proto_open_data borrow and restore (with the header, the cipher's scratch
+ * block: aead.h). Every buffer a data message is built or received in has
+ * them. */
+#define PROTO_DATA_HEADROOM (AEAD_FRAME_HEADROOM - WIRE_DATA_HEADER_LEN)
+
 /*
  * Seal a frame into a data message in place. msg points at WIRE_DATA_HEADER_LEN
  * bytes of headroom, followed by frame_len bytes of frame, followed by room for
- * NOISE_TAG_LEN bytes. frame_len 0 makes a keepalive. Returns the message
- * length, or 0 with *why set when no keypair may send.
+ * NOISE_TAG_LEN bytes; the PROTO_DATA_HEADROOM bytes before msg are the
+ * caller's. frame_len 0 makes a keepalive. Returns the message length, or 0
+ * with *why set when no keypair may send.
  */
 size_t proto_seal_data(struct session *s, uint8_t *msg, size_t frame_len, uint64_t now_ms,
 		       enum session_result *why);
 
-/* Open a decoded data message in place. On SESSION_OK, *frame and *frame_len
+/* Open a decoded data message in place (the PROTO_DATA_HEADROOM bytes before
+ * the message are the caller's). On SESSION_OK, *frame and *frame_len
  * give the plaintext frame (length 0 for a keepalive) and *kp the keypair it
  * came on; the session has taken note (a responder's next keypair confirmed). */
 enum session_result proto_open_data(struct session *s, struct wire_data *d, uint64_t now_ms,

@@ -65,7 +65,7 @@ enum session_result keypair_seal(struct keypair *kp, uint8_t *payload, size_t le
 	if (keypair_too_old(kp, now_ms) || kp->send_counter >= SESSION_REJECT_AFTER_MESSAGES)
 		return SESSION_EXPIRED;
 	*counter = kp->send_counter++;
-	if (noise_aead_seal(kp->send_key, *counter, NULL, 0, payload, len) != 0)
+	if (noise_frame_seal(kp->send_key, *counter, payload, len) != 0)
 		return SESSION_CRYPTO_ERROR;
 	return SESSION_OK;
 }
@@ -77,7 +77,7 @@ enum session_result keypair_open(struct keypair *kp, uint64_t counter, uint8_t *
 		return SESSION_NO_KEY;
 	if (keypair_too_old(kp, now_ms))
 		return SESSION_EXPIRED;
-	if (len < NOISE_TAG_LEN || noise_aead_open(kp->recv_key, counter, NULL, 0, buf, len) != 0)
+	if (len < NOISE_TAG_LEN || noise_frame_open(kp->recv_key, counter, buf, len) != 0)
 		return SESSION_BAD_AUTH;
 	if (!replay_accept(&kp->replay, counter))
 		return SESSION_REPLAY;

@@ -73,11 +73,13 @@ enum session_result {
 const char *session_result_name(enum session_result r);
 
 /* Seal len bytes at payload in place, appending NOISE_TAG_LEN bytes of tag.
- * Sets *counter to the nonce used (the caller writes it in the header). */
+ * Sets *counter to the nonce used (the caller writes it in the header). The
+ * AEAD_FRAME_HEADROOM bytes before payload must be the caller's (aead.h). */
 enum session_result keypair_seal(struct keypair *kp, uint8_t *payload, size_t len,
 				 uint64_t now_ms, uint64_t *counter);
 /* Open len bytes (ciphertext and tag) in place; the frame is len - NOISE_TAG_LEN
- * bytes. Checks authenticity, then age and replay. */
+ * bytes. Checks authenticity, then age and replay. The AEAD_FRAME_HEADROOM
+ * bytes before buf must be the caller's (aead.h). */
 enum session_result keypair_open(struct keypair *kp, uint64_t counter, uint8_t *buf, size_t len,
 				 uint64_t now_ms);
 void keypair_wipe(struct keypair *kp);

@@ -116,6 +116,7 @@ struct vswitch {
 	int udp_fd, control_fd;
 	struct udp_rx rx;
 	struct udp_tx tx;
+	uint8_t *pool_mem; /* PROTO_DATA_HEADROOM bytes, then the pool */
 	uint8_t *pool;
 	size_t buf_size;
 	unsigned pool_used;

@@ -8,6 +8,7 @@
 #include <netinet/udp.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -198,12 +199,15 @@ bool udp_enable_gro(int fd)
 #define CMSG_SPACE_SEG CMSG_SPACE(sizeof(uint16_t))
 #define CMSG_SPACE_GRO CMSG_SPACE(sizeof(int))
 
-int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size)
+int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size, size_t headroom)
 {
 	memset(rx, 0, sizeof(*rx));
+	if (cap == 0 || buf_size > (SIZE_MAX - headroom) / cap)
+		return -ENOMEM;
 	rx->cap = cap;
 	rx->buf_size = buf_size;
-	rx->bufs = calloc(cap, buf_size);
+	rx->mem = calloc(1, headroom + (size_t)cap * buf_size);
+	rx->bufs = rx->mem ? rx->mem + headroom : NULL;
 	rx->msgs = calloc(cap, sizeof(*rx->msgs));
 	rx->iov = calloc(cap, sizeof(*rx->iov));
 	rx->addrs = calloc(cap, sizeof(*rx->addrs));
@@ -218,7 +222,7 @@ int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size)
 
 void udp_rx_free(struct udp_rx *rx)
 {
-	free(rx->bufs);
+	free(rx->mem);
 	free(rx->msgs);
 	free(rx->iov);
 	free(rx->addrs);

@@ -44,10 +44,13 @@ const char *endpoint_format(const struct endpoint *e, char *buf, size_t len);
  * receive then reports the segment size. Returns false if unsupported. */
 bool udp_enable_gro(int fd);
 
-/* Receive side: cap buffers of buf_size bytes. */
+/* Receive side: cap buffers of buf_size bytes, back to back, the first after
+ * headroom bytes that are the caller's to use (the AEAD borrows the bytes
+ * before a message; before buffer i > 0 lie buffer i - 1's). */
 struct udp_rx {
 	unsigned cap;
 	size_t buf_size;
+	uint8_t *mem;
 	uint8_t *bufs;
 	struct mmsghdr *msgs;
 	struct iovec *iov;
@@ -55,7 +58,7 @@ struct udp_rx {
 	uint8_t *cmsgs;
 	uint16_t *seg_size; /* per message: the GRO segment size, or its length */
 };
-int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size);
+int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size, size_t headroom);
 void udp_rx_free(struct udp_rx *rx);
 static inline uint8_t *udp_rx_buf(struct udp_rx *rx, unsigned i)
 {

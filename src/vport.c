@@ -82,7 +82,8 @@ struct vport {
 	struct udp_tx tx;
 	uint8_t *scratch; /* one TAP read: vnet header and a super-frame */
 	size_t scratch_size;
-	uint8_t *arena;   /* sealed messages until the next flush */
+	uint8_t *arena_mem; /* PROTO_DATA_HEADROOM bytes, then the arena */
+	uint8_t *arena;     /* sealed messages until the next flush */
 	size_t arena_used;
 	size_t seg_lens[SEGMENTS_MAX];
 	struct offload_frame *rx_frames; /* decrypted, waiting to be written to the TAP */
@@ -217,9 +218,9 @@ static bool send_frame(struct vport *vp, uint8_t *msg, size_t frame_len)
 
 static void send_keepalive(struct vport *vp)
 {
-	uint8_t msg[WIRE_DATA_OVERHEAD];
+	uint8_t room[PROTO_DATA_HEADROOM + WIRE_DATA_OVERHEAD];
 
-	if (send_frame(vp, msg, 0))
+	if (send_frame(vp, room + PROTO_DATA_HEADROOM, 0))
 		udp_tx_flush(&vp->tx, vp->udp_fd);
 }
 
@@ -716,10 +717,11 @@ static int setup(struct vport *vp)
 	vp->buf_size = UDP_SUPER_MAX;
 	vp->scratch_size = OFFLOAD_VNET_HDR_LEN + OFFLOAD_MAX_FRAME;
 	vp->scratch = malloc(vp->scratch_size);
-	vp->arena = malloc(ARENA_SIZE);
+	vp->arena_mem = malloc(PROTO_DATA_HEADROOM + ARENA_SIZE);
+	vp->arena = vp->arena_mem ? vp->arena_mem + PROTO_DATA_HEADROOM : NULL;
 	vp->rx_frames = calloc(RX_FRAMES_MAX, sizeof(*vp->rx_frames));
 	if (!vp->scratch || !vp->arena || !vp->rx_frames ||
-	    udp_rx_init(&vp->rx, BATCH, vp->buf_size) < 0)
+	    udp_rx_init(&vp->rx, BATCH, vp->buf_size, PROTO_DATA_HEADROOM) < 0)
 		return cli_fail(PROG, "out of memory for packet buffers");
 	if (loop_init(&vp->loop, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
@@ -759,7 +761,7 @@ static void teardown(struct vport *vp)
 	udp_tx_free(&vp->tx);
 	udp_rx_free(&vp->rx);
 	free(vp->scratch);
-	free(vp->arena);
+	free(vp->arena_mem);
 	free(vp->rx_frames);
 	aead_cleanup();
 }

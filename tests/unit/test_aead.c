@@ -1,8 +1,10 @@
 /*
- * aead: the OpenSSL path and the libsodium path compute the same function.
- * Every length from 0 to 2000 (both sides of AEAD_EVP_MIN_LEN) is sealed by
- * aead_seal and checked byte for byte against libsodium, then opened, then
- * opened again after a flipped bit, which must fail.
+ * aead: every path computes RFC 8439's ChaCha20-Poly1305, byte for byte as
+ * libsodium does. Every length from 0 to 2000 (both sides of
+ * AEAD_FRAME_OPENSSL_MIN_LEN) and lengths around AEAD_FRAME_OPENSSL_MAX_LEN
+ * are sealed, compared with libsodium, opened, and opened again after a
+ * flipped bit, which must fail. The frame functions must give back the
+ * headroom they borrow exactly as it was.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,11 +14,16 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "aead.h"
 
-#define MAX_LEN 2000
+#define MAX_LEN (AEAD_FRAME_OPENSSL_MAX_LEN + 100)
+
+static uint8_t plain[MAX_LEN], ref[MAX_LEN + AEAD_TAG_LEN];
+static uint8_t room[AEAD_FRAME_HEADROOM + MAX_LEN + AEAD_TAG_LEN];
+static uint8_t *const mine = room + AEAD_FRAME_HEADROOM;
 
 static int setup(void **state)
 {
@@ -24,48 +31,68 @@ static int setup(void **state)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
+/* Seal plain (len bytes) with the function under test and with libsodium,
+ * compare, open, then open a forgery. */
+static void check_length(size_t len, bool frame)
+{
+	uint8_t key[AEAD_KEY_LEN], nonce[AEAD_NONCE_LEN], ad[64], headroom[AEAD_FRAME_HEADROOM];
+	size_t ad_len = !frame && len % 3 == 0 ? sizeof(ad) : 0;
+
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(nonce, sizeof(nonce));
+	randombytes_buf(ad, sizeof(ad));
+	randombytes_buf(plain, len);
+	randombytes_buf(headroom, sizeof(headroom));
+	memcpy(room, headroom, sizeof(headroom));
+	memcpy(mine, plain, len);
+	crypto_aead_chacha20poly1305_ietf_encrypt(ref, NULL, plain, len, ad, ad_len, NULL, nonce,
+						  key);
+	if (frame)
+		assert_int_equal(aead_seal_frame(key, nonce, mine, len), 0);
+	else
+		assert_int_equal(aead_seal(key, nonce, ad, ad_len, mine, len), 0);
+	assert_memory_equal(mine, ref, len + AEAD_TAG_LEN);
+	assert_int_equal(frame ? aead_open_frame(key, nonce, mine, len + AEAD_TAG_LEN)
+			       : aead_open(key, nonce, ad, ad_len, mine, len + AEAD_TAG_LEN),
+			 0);
+	if (len > 0)
+		assert_memory_equal(mine, plain, len);
+	memcpy(mine, ref, len + AEAD_TAG_LEN);
+	mine[(len * 7) % (len + AEAD_TAG_LEN)] ^= 0x20;
+	assert_int_equal(frame ? aead_open_frame(key, nonce, mine, len + AEAD_TAG_LEN)
+			       : aead_open(key, nonce, ad, ad_len, mine, len + AEAD_TAG_LEN),
+			 -EBADMSG);
+	assert_memory_equal(room, headroom, sizeof(headroom));
+}
+
 static void test_matches_libsodium_at_every_length(void **state)
 {
-	static uint8_t plain[MAX_LEN], mine[MAX_LEN + AEAD_TAG_LEN], ref[MAX_LEN + AEAD_TAG_LEN];
-	uint8_t key[AEAD_KEY_LEN], nonce[AEAD_NONCE_LEN], ad[64];
-
 	(void)state;
-	for (size_t len = 0; len <= MAX_LEN; len++) {
-		size_t ad_len = len % 3 == 0 ? sizeof(ad) : 0;
-
-		randombytes_buf(key, sizeof(key));
-		randombytes_buf(nonce, sizeof(nonce));
-		randombytes_buf(ad, sizeof(ad));
-		randombytes_buf(plain, len);
-		memcpy(mine, plain, len);
-		aead_seal(key, nonce, ad, ad_len, mine, len);
-		crypto_aead_chacha20poly1305_ietf_encrypt(ref, NULL, plain, len, ad, ad_len, NULL,
-							  nonce, key);
-		assert_memory_equal(mine, ref, len + AEAD_TAG_LEN);
-		assert_int_equal(aead_open(key, nonce, ad, ad_len, mine, len + AEAD_TAG_LEN), 0);
-		if (len > 0)
-			assert_memory_equal(mine, plain, len);
-		memcpy(mine, ref, len + AEAD_TAG_LEN);
-		mine[(len * 7) % (len + AEAD_TAG_LEN)] ^= 0x20;
-		assert_int_equal(aead_open(key, nonce, ad, ad_len, mine, len + AEAD_TAG_LEN),
-				 -EBADMSG);
+	for (size_t len = 0; len <= 2000; len++) {
+		check_length(len, false);
+		check_length(len, true);
 	}
+	for (size_t len = AEAD_FRAME_OPENSSL_MAX_LEN - 2; len <= MAX_LEN; len++)
+		check_length(len, true);
 }
 
 static void test_wrong_nonce_or_key_fails(void **state)
 {
-	uint8_t key[AEAD_KEY_LEN] = { 1 }, nonce[AEAD_NONCE_LEN] = { 0 }, buf[1024 + AEAD_TAG_LEN];
-	uint8_t copy[sizeof(buf)];
+	enum { LEN = 1024 };
+	uint8_t key[AEAD_KEY_LEN] = { 1 }, nonce[AEAD_NONCE_LEN] = { 0 };
+	uint8_t copy_room[AEAD_FRAME_HEADROOM + LEN + AEAD_TAG_LEN];
+	uint8_t *copy = copy_room + AEAD_FRAME_HEADROOM;
 
 	(void)state;
-	memset(buf, 0x5a, sizeof(buf));
-	aead_seal(key, nonce, NULL, 0, buf, 1024);
-	memcpy(copy, buf, sizeof(buf));
+	memset(mine, 0x5a, LEN);
+	assert_int_equal(aead_seal_frame(key, nonce, mine, LEN), 0);
+	memcpy(copy, mine, LEN + AEAD_TAG_LEN);
 	nonce[11] = 1;
-	assert_int_equal(aead_open(key, nonce, NULL, 0, buf, sizeof(buf)), -EBADMSG);
+	assert_int_equal(aead_open_frame(key, nonce, mine, LEN + AEAD_TAG_LEN), -EBADMSG);
 	nonce[11] = 0;
 	key[31] = 1;
-	assert_int_equal(aead_open(key, nonce, NULL, 0, copy, sizeof(copy)), -EBADMSG);
+	assert_int_equal(aead_open_frame(key, nonce, copy, LEN + AEAD_TAG_LEN), -EBADMSG);
+	assert_int_equal(aead_open_frame(key, nonce, copy, AEAD_TAG_LEN - 1), -EBADMSG);
 	assert_int_equal(aead_open(key, nonce, NULL, 0, copy, AEAD_TAG_LEN - 1), -EBADMSG);
 }
 

@@ -73,22 +73,31 @@ static void handshake(struct proto_initiation *pi, uint64_t now, uint32_t port_i
 			 PROTO_OK);
 }
 
-/* Seal frame (len bytes) on from, open on to; returns the opened length. */
+#define MAX_FRAME 1600
+
+/* Seal frame (len bytes) on from, open on to; returns the opened length. The
+ * headroom before the message is borrowed by the cipher and must come back. */
 static enum session_result transfer(struct node *from, struct node *to, const char *frame,
 				    size_t len, uint64_t now, size_t *out_len)
 {
-	uint8_t msg[256], *opened;
+	static uint8_t room[PROTO_DATA_HEADROOM + WIRE_DATA_OVERHEAD + MAX_FRAME];
+	uint8_t *msg = room + PROTO_DATA_HEADROOM, *opened, pattern[PROTO_DATA_HEADROOM];
 	struct wire_data d;
 	enum session_result why;
 	size_t n;
 
+	assert_true(len <= MAX_FRAME);
+	randombytes_buf(pattern, sizeof(pattern));
+	memcpy(room, pattern, sizeof(pattern));
 	memcpy(msg + WIRE_DATA_HEADER_LEN, frame, len);
 	n = proto_seal_data(&from->session, msg, len, now, &why);
+	assert_memory_equal(room, pattern, sizeof(pattern));
 	if (n == 0)
 		return why;
 	assert_int_equal(n, len + WIRE_DATA_OVERHEAD);
 	assert_int_equal(wire_decode_data(msg, n, &d), WIRE_OK);
 	why = proto_open_data(&to->session, &d, now, &opened, out_len);
+	assert_memory_equal(room, pattern, sizeof(pattern));
 	if (why == SESSION_OK)
 		assert_memory_equal(opened, frame, len);
 	return why;
@@ -109,6 +118,15 @@ static void test_handshake_then_data(void **state)
 	assert_int_equal(len, 10);
 	assert_int_equal(transfer(&port, &sw, "hello switch", 12, 1002, &len), SESSION_OK);
 	assert_int_equal(len, 12);
+	/* Full-size frames take the OpenSSL path (aead.h), which borrows headroom. */
+	for (size_t n = AEAD_FRAME_OPENSSL_MIN_LEN - 1; n <= MAX_FRAME; n += 83) {
+		static char big[MAX_FRAME];
+
+		randombytes_buf(big, n);
+		assert_int_equal(transfer(&port, &sw, big, n, 1003, &len), SESSION_OK);
+		assert_int_equal(len, n);
+		assert_int_equal(transfer(&sw, &port, big, n, 1003, &len), SESSION_OK);
+	}
 	session_wipe(&port.session);
 	session_wipe(&sw.session);
 }
@@ -263,7 +281,8 @@ static void test_forged_response_keeps_initiation(void **state)
 static void test_replayed_data_is_refused(void **state)
 {
 	struct proto_initiation pi = { 0 };
-	uint8_t msg[64], copy[64], *frame;
+	uint8_t room[PROTO_DATA_HEADROOM + 64], *msg = room + PROTO_DATA_HEADROOM;
+	uint8_t copy_room[PROTO_DATA_HEADROOM + 64], *copy = copy_room + PROTO_DATA_HEADROOM, *frame;
 	struct wire_data d;
 	enum session_result why;
 	size_t n, len;
