@@ -87,24 +87,24 @@ void offload_hdr_encode(uint8_t out[OFFLOAD_VNET_HDR_LEN], const struct offload_
  */
 static uint16_t sum_native(const uint8_t *p, size_t len)
 {
-	uint64_t acc = 0, lane[4] = { 0 };
+	uint64_t a = 0, b = 0, c = 0, d = 0, acc;
 
-	/* Four independent sums, 32 bytes a round: twice as fast as one chain
-	 * (99 -> 45 ns per 1434 bytes at -O2). A lane gains under 2^33 a round,
-	 * so none can carry out of 64 bits below 2^31 rounds of input. */
+	/* Four independent sums, 32 bytes a round: 99 -> 40 ns per 1434 bytes
+	 * at -O2 (one chain waits on its own adds). A sum gains under 2^33 a
+	 * round, so none can carry out of 64 bits below 2^31 rounds of input. */
 	while (len >= 32) {
-		uint32_t w[8];
+		uint64_t w[4];
 
 		memcpy(w, p, sizeof(w));
-		lane[0] += (uint64_t)w[0] + w[1];
-		lane[1] += (uint64_t)w[2] + w[3];
-		lane[2] += (uint64_t)w[4] + w[5];
-		lane[3] += (uint64_t)w[6] + w[7];
+		a += (w[0] & 0xffffffffu) + (w[0] >> 32);
+		b += (w[1] & 0xffffffffu) + (w[1] >> 32);
+		c += (w[2] & 0xffffffffu) + (w[2] >> 32);
+		d += (w[3] & 0xffffffffu) + (w[3] >> 32);
 		p += 32;
 		len -= 32;
 	}
-	for (int i = 0; i < 4; i++)
-		acc += offload_csum_fold(lane[i]);
+	acc = (uint64_t)offload_csum_fold(a) + offload_csum_fold(b) + offload_csum_fold(c) +
+	      offload_csum_fold(d);
 	while (len >= 8) {
 		uint64_t w;
 
