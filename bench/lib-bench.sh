@@ -94,6 +94,16 @@ ping_stats() {
 # calc EXPR — evaluate a floating-point expression with awk.
 calc() { awk "BEGIN { printf \"%.6g\n\", $1 }"; }
 
+# median N... / min_max N... — of whole numbers, for the scale rows; "-" for none.
+median() {
+	[ $# -gt 0 ] || { echo -; return; }
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+min_max() {
+	[ $# -gt 0 ] || { echo -; return; }
+	printf '%s\n' "$@" | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'
+}
+
 # render_table METRICS RESULTS PATHS... — the summary. METRICS has one metric
 # per line: "key|label|unit|printf format". RESULTS has "run path key value"
 # lines, and "run path key FAIL" for a measurement that did not complete.

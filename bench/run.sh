@@ -372,9 +372,10 @@ one_run() {
 readonly scale_rows=("10 1" "100 1" "1000 1" "1000 10" "1000 100")
 readonly scale_keys=1000
 
-# scale_row LOADGEN PORTS MACS_PER_PORT — a fresh switch (so its peak RSS is
-# this row's) loaded by loadgen; prints one row of the scale table.
-scale_row() {
+# scale_once LOADGEN PORTS MACS_PER_PORT — a fresh switch (so its peak RSS is
+# this run's) loaded by loadgen; prints "fps rss_mib macs_learned note...",
+# fps "-" if loadgen failed.
+scale_once() {
 	local loadgen=$1 ports=$2 per_port=$3 pid out fps=- note='' rss macs
 	spawn scale-switch "$ns_scale" "$bin/vswitch" --listen "127.0.0.1:$switch_port" \
 		--key "$tmp/sw.key" --members "$tmp/scale-members" --control "$tmp/scale.sock"
@@ -382,7 +383,6 @@ scale_row() {
 	wait_until 5 "the scale switch's control socket" switch_up "$tmp/scale.sock" ||
 		{ show_log scale-switch; die "vswitch did not start for the scale test"; }
 	expect_comm "$pid" vswitch
-	say "  scale: $ports ports x $per_port MACs"
 	if out=$(in_ns "$ns_scale" timeout $((scale_seconds + 180)) "$loadgen" run \
 		--switch "127.0.0.1:$switch_port" --switch-pubkey "$(<"$tmp/sw.pub")" \
 		--keys "$tmp/scale-keys" --ports "$ports" --macs-per-port "$per_port" \
@@ -395,12 +395,29 @@ scale_row() {
 	rss=$(calc "$(proc_peak_rss_kib "$pid") / 1024")
 	macs=$("$bin/vswitch" show --control "$tmp/scale.sock" | awk '$1 == "mac" && $2 == "table:" { print $3 }')
 	stop_pid "$pid"
-	printf '%6s %8s %12s %16.1f %12s  %s\n' "$ports" "$((ports * per_port))" "$fps" "$rss" "${macs:-?}" "$note"
+	echo "${fps:--} $rss ${macs:-?} $note"
+}
+
+# scale_row LOADGEN PORTS MACS_PER_PORT — the row measured $runs times:
+# frames/s as median and min-max, the largest RSS, the last MAC count.
+scale_row() {
+	local loadgen=$1 ports=$2 per_port=$3 r fps=() rss=0 macs='?' note='' line f m k n
+	for ((r = 1; r <= runs; r++)); do
+		say "  scale: $ports ports x $per_port MACs, run $r"
+		line=$(scale_once "$loadgen" "$ports" "$per_port")
+		read -r f m k n <<<"$line"
+		[ "$f" = - ] || fps+=("$f")
+		rss=$(calc "($m > $rss) ? $m : $rss")
+		macs=$k
+		[ -n "$n" ] && note=$n
+	done
+	printf '%6s %8s %10s %17s %16.1f %12s  %s\n' "$ports" "$((ports * per_port))" \
+		"$(median "${fps[@]}")" "$(min_max "${fps[@]}")" "$rss" "$macs" "$note"
 }
 
 # run_scale — loadgen (bench/loadgen.c, built as BUILD_DIR/tools/loadgen)
-# plays many ports at one switch alone in a namespace with only loopback. It
-# runs once, not BENCH_RUNS times.
+# plays many ports at one switch alone in a namespace with only loopback, each
+# row $runs times; then tablespeed times the table work alone.
 run_scale() {
 	local loadgen=$bin/tools/loadgen row
 	if [ ! -x "$loadgen" ]; then
@@ -411,10 +428,15 @@ run_scale() {
 	"$loadgen" keys --ports "$scale_keys" --members-out "$tmp/scale-members" \
 		--keys-out "$tmp/scale-keys" 2>"$tmp/loadgen.log" ||
 		{ show_log loadgen; die "loadgen could not make keys"; }
-	echo "scale: one switch on loopback, loadgen --learn once, 64 B frames, $scale_seconds s each, run once"
-	printf '%6s %8s %12s %16s %12s\n' ports MACs "frames/s" "switch RSS MiB" "MACs learned"
+	echo "scale: one switch on loopback, loadgen --learn once, 64 B frames, $scale_seconds s each, $runs runs"
+	printf '%6s %8s %10s %17s %16s %12s\n' ports MACs "frames/s" "min-max" "switch RSS MiB" \
+		"MACs learned"
 	# shellcheck disable=SC2086 # a row is two numbers
 	for row in "${scale_rows[@]}"; do scale_row "$loadgen" $row; done
+	echo
+	if [ -x "$bin/tools/tablespeed" ]; then
+		"$bin/tools/tablespeed" || echo "tablespeed failed"
+	fi
 }
 
 # The cipher alone, one core, no network: what each frame's four seals and
