@@ -76,6 +76,31 @@ static void test_matches_libsodium_at_every_length(void **state)
 		check_length(len, true);
 }
 
+/* The frame path keeps its last key per direction and restarts with only a
+ * new nonce: two keys used in turn, many nonces each, must still give
+ * libsodium's bytes both ways. */
+static void test_key_reuse_across_messages(void **state)
+{
+	uint8_t keys[2][AEAD_KEY_LEN], nonce[AEAD_NONCE_LEN] = { 0 };
+	size_t len = 1434;
+
+	(void)state;
+	randombytes_buf(keys, sizeof(keys));
+	for (uint32_t i = 0; i < 200; i++) {
+		const uint8_t *key = keys[(i / 3) % 2];
+
+		memcpy(nonce + 4, &i, sizeof(i));
+		randombytes_buf(plain, len);
+		memcpy(mine, plain, len);
+		crypto_aead_chacha20poly1305_ietf_encrypt(ref, NULL, plain, len, NULL, 0, NULL,
+							  nonce, key);
+		assert_int_equal(aead_seal_frame(key, nonce, mine, len), 0);
+		assert_memory_equal(mine, ref, len + AEAD_TAG_LEN);
+		assert_int_equal(aead_open_frame(keys[i % 2], nonce, mine, len + AEAD_TAG_LEN),
+				 keys[i % 2] == key ? 0 : -EBADMSG);
+	}
+}
+
 static void test_wrong_nonce_or_key_fails(void **state)
 {
 	enum { LEN = 1024 };
@@ -100,6 +125,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches_libsodium_at_every_length),
+		cmocka_unit_test(test_key_reuse_across_messages),
 		cmocka_unit_test(test_wrong_nonce_or_key_fails),
 	};
 
