@@ -125,7 +125,7 @@ int aead_seal_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
 		    uint8_t *buf, size_t len)
 {
 	uint8_t *block0 = buf - AEAD_FRAME_HEADROOM, saved[CHACHA_BLOCK_LEN];
-	uint8_t poly_key[CHACHA_BLOCK_LEN];
+	uint8_t poly_key[POLY1305_KEY_LEN];
 	bool ok;
 
 	if (!use_openssl(len) || !chacha_start(SEAL, key, nonce))
@@ -148,11 +148,12 @@ int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
 		    uint8_t *buf, size_t len)
 {
 	uint8_t *block0 = buf - AEAD_FRAME_HEADROOM, saved[CHACHA_BLOCK_LEN], tag[AEAD_TAG_LEN];
-	size_t ct_len = len - AEAD_TAG_LEN;
+	size_t ct_len;
 	bool ok;
 
 	if (len < AEAD_TAG_LEN)
 		return -EBADMSG;
+	ct_len = len - AEAD_TAG_LEN;
 	if (!use_openssl(ct_len) || !chacha_start(OPEN, key, nonce))
 		return aead_open(key, nonce, NULL, 0, buf, len);
 	memcpy(saved, block0, sizeof(saved));

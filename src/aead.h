@@ -9,7 +9,7 @@
  * and Poly1305 (RFC 8439 section 2.8). One ChaCha20 call from block 0 makes
  * the Poly1305 key and the ciphertext together, which needs 64 bytes of the
  * caller's memory just before the message: on this project's reference
- * machine a 1434-byte frame costs ~840 ns this way against ~1000 ns through
+ * machine a 1434-byte frame costs ~830 ns this way against ~1000 ns through
  * OpenSSL's EVP AEAD and ~1440 ns through libsodium, 128 bytes ~305 ns
  * against ~400 ns through libsodium (build/tools/aeadspeed,
  * docs/performance.md). Below 64 bytes libsodium costs no more and needs no

@@ -76,7 +76,7 @@ void noise_wipe(struct noise_handshake *hs);
 
 /* ChaCha20-Poly1305 as Noise uses it: nonce is 32 zero bits then n, little endian.
  * In place: buf holds len plaintext bytes and room for NOISE_TAG_LEN more.
- * Returns 0, or -EIO when the cipher failed (buf is wiped; see aead.h). */
+ * Returns 0. */
 int noise_aead_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t *ad, size_t ad_len,
 		     uint8_t *buf, size_t len);
 /* In place: buf holds len bytes of ciphertext including the tag; the plaintext is
@@ -85,7 +85,8 @@ int noise_aead_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t 
 		    uint8_t *buf, size_t len);
 /* The same for transport frames (no associated data), through aead_seal_frame
  * and aead_open_frame: the AEAD_FRAME_HEADROOM bytes before buf must be the
- * caller's memory (they are restored). */
+ * caller's memory (they are restored). noise_frame_seal may also return -EIO:
+ * buf is then wiped and must not be sent (aead.h). */
 int noise_frame_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, uint8_t *buf, size_t len);
 int noise_frame_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, uint8_t *buf, size_t len);
 
