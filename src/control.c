@@ -7,13 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-/* A client gets this long to send its request and take the answer. */
-#define CONTROL_TIMEOUT_MS 1000
+/* How a daemon's answer starts when it refuses a request. */
+#define ERROR_PREFIX "error: "
+
+/* epoll data for the listening socket; clients are their slot numbers. */
+#define LISTENER UINT32_MAX
 
 static int make_addr(const char *path, struct sockaddr_un *sun, char *err, size_t err_len)
 {
@@ -62,7 +65,7 @@ static bool socket_is_live(const struct sockaddr_un *sun)
 /* Out of descriptors, the pending connection would keep the listening socket
  * readable and the event loop spinning: give back a descriptor kept for this,
  * accept and close the client, and keep the descriptor again. */
-static int spare = -1; /* opened by control_listen, for turn_away */
+static int spare = -1; /* opened by listen_on, for turn_away */
 
 static int turn_away(int listen_fd)
 {
@@ -100,7 +103,7 @@ static int remove_stale(const char *path, char *err, size_t err_len)
 	return 0;
 }
 
-int control_listen(const char *path, char *err, size_t err_len)
+static int listen_on(const char *path, char *err, size_t err_len)
 {
 	struct sockaddr_un sun;
 	mode_t old_mask;
@@ -139,14 +142,6 @@ int control_listen(const char *path, char *err, size_t err_len)
 	return fd;
 }
 
-void control_close(int fd, const char *path)
-{
-	if (fd < 0)
-		return;
-	close(fd);
-	unlink(path);
-}
-
 int control_parse_request(const char *buf, size_t len, char req[CONTROL_REQUEST_MAX])
 {
 	const char *nl = memchr(buf, '\n', len);
@@ -164,13 +159,176 @@ int control_parse_request(const char *buf, size_t len, char req[CONTROL_REQUEST_
 	return 0;
 }
 
-static void set_timeouts(int fd)
+static void drop(struct control_client *cl)
 {
-	struct timeval tv = { .tv_sec = 0, .tv_usec = CONTROL_TIMEOUT_MS * 1000 };
+	close(cl->fd); /* also takes it out of the control's epoll set */
+	free(cl->answer);
+	memset(cl, 0, sizeof(*cl));
+	cl->fd = -1;
+}
 
-	/* Best effort: without them a stuck client only delays us longer. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+int control_open(struct control *c, const char *path, control_handler fn, void *arg, char *err,
+		 size_t err_len)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = LISTENER };
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		c->clients[i].fd = -1;
+	c->fn = fn;
+	c->arg = arg;
+	c->listen_fd = listen_on(path, err, err_len);
+	if (c->listen_fd < 0)
+		return c->listen_fd;
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->listen_fd, &ev) < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot watch the control socket: %s", strerror(errno));
+		if (c->epfd >= 0)
+			close(c->epfd);
+		close(c->listen_fd);
+		unlink(path);
+		return ret;
+	}
+	c->is_open = true;
+	return 0;
+}
+
+void control_close(struct control *c, const char *path)
+{
+	if (!c->is_open)
+		return;
+	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (c->clients[i].fd >= 0)
+			drop(&c->clients[i]);
+	close(c->epfd);
+	close(c->listen_fd);
+	unlink(path);
+	c->is_open = false;
+}
+
+/* Best effort, never waiting: tell the client, and read what it sent so the
+ * close does not reset the connection before it reads the answer. */
+static void turn_busy(int fd)
+{
+	static const char busy[] = ERROR_PREFIX "busy, try again\n";
+	char req[CONTROL_REQUEST_MAX];
+
+	(void)recv(fd, req, sizeof(req), MSG_DONTWAIT);
+	(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void accept_clients(struct control *c, uint64_t now_ms)
+{
+	for (;;) {
+		struct control_client *cl = NULL;
+		struct epoll_event ev = { .events = EPOLLIN };
+		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				turn_away(c->listen_fd);
+			return; /* EAGAIN: no more; anything else: try at the next event */
+		}
+		for (size_t i = 0; i < CONTROL_MAX_CLIENTS && !cl; i++)
+			if (c->clients[i].fd < 0)
+				cl = &c->clients[i];
+		ev.data.u32 = cl ? (uint32_t)(cl - c->clients) : 0;
+		if (!cl || epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			turn_busy(fd);
+			continue;
+		}
+		cl->fd = fd;
+		cl->deadline_ms = now_ms + CONTROL_CLIENT_TIMEOUT_MS;
+	}
+}
+
+/* Build the whole answer; it is sent as the client reads. */
+static int answer(struct control *c, struct control_client *cl)
+{
+	char req[CONTROL_REQUEST_MAX];
+	FILE *out = open_memstream(&cl->answer, &cl->answer_len);
+	struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = (uint32_t)(cl - c->clients) };
+	int ret;
+
+	if (!out)
+		return -errno;
+	ret = control_parse_request(cl->req, cl->req_len, req);
+	if (ret == 0)
+		ret = c->fn(req, out, c->arg);
+	if (ret < 0)
+		fprintf(out, ERROR_PREFIX "%s\n", ret == -EINVAL ? "unknown request" : strerror(-ret));
+	if (fclose(out) != 0)
+		return -ENOMEM;
+	return epoll_ctl(c->epfd, EPOLL_CTL_MOD, cl->fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Read what the client sent; answer once the line (or the stream) ends.
+ * Returns 0 to go on, 1 when the client is done, or a negative errno. */
+static int take_request(struct control *c, struct control_client *cl)
+{
+	ssize_t n = recv(cl->fd, cl->req + cl->req_len, sizeof(cl->req) - cl->req_len, 0);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (n == 0 && cl->req_len == 0)
+		return 1; /* gone without asking: nothing to answer */
+	cl->req_len += (size_t)n;
+	if (n > 0 && !memchr(cl->req, '\n', cl->req_len) && cl->req_len < sizeof(cl->req))
+		return 0;
+	return answer(c, cl);
+}
+
+/* Send what the socket takes; a client that takes some gets more time.
+ * Returns 1 when all is sent. */
+static int send_answer(struct control_client *cl, uint64_t now_ms)
+{
+	ssize_t n = send(cl->fd, cl->answer + cl->sent, cl->answer_len - cl->sent,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	cl->sent += (size_t)n;
+	cl->deadline_ms = now_ms + CONTROL_CLIENT_TIMEOUT_MS;
+	return cl->sent == cl->answer_len;
+}
+
+unsigned control_serve(struct control *c, uint64_t now_ms)
+{
+	struct epoll_event events[CONTROL_MAX_CLIENTS + 1];
+	unsigned dropped = 0;
+	int n;
+
+	if (!c->is_open)
+		return 0;
+	n = epoll_wait(c->epfd, events, CONTROL_MAX_CLIENTS + 1, 0);
+	for (int i = 0; i < n; i++) {
+		struct control_client *cl;
+		int ret;
+
+		if (events[i].data.u32 == LISTENER) {
+			accept_clients(c, now_ms);
+			continue;
+		}
+		cl = &c->clients[events[i].data.u32 % CONTROL_MAX_CLIENTS];
+		if (cl->fd < 0)
+			continue;
+		ret = cl->answer ? 0 : take_request(c, cl);
+		if (ret == 0 && cl->answer)
+			ret = send_answer(cl, now_ms);
+		if (ret != 0) {
+			dropped += ret < 0;
+			drop(cl);
+		}
+	}
+	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (c->clients[i].fd >= 0 && now_ms >= c->clients[i].deadline_ms) {
+			drop(&c->clients[i]);
+			dropped++;
+		}
+	return dropped;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -188,66 +346,11 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int read_request(int fd, char req[CONTROL_REQUEST_MAX])
-{
-	char buf[CONTROL_REQUEST_MAX] = { 0 };
-	size_t len = 0;
-
-	while (len < sizeof(buf) && !memchr(buf, '\n', len)) {
-		ssize_t n = recv(fd, buf + len, sizeof(buf) - len, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	return control_parse_request(buf, len, req);
-}
-
-int control_serve(int listen_fd, control_handler fn, void *arg)
-{
-	char req[CONTROL_REQUEST_MAX];
-	char *answer = NULL;
-	size_t answer_len = 0;
-	FILE *out;
-	int fd, ret;
-
-	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE))
-		return turn_away(listen_fd);
-	if (fd < 0)
-		return errno == EAGAIN ? 0 : -errno;
-	set_timeouts(fd);
-	out = open_memstream(&answer, &answer_len);
-	if (!out) {
-		ret = -errno;
-		goto out_close;
-	}
-	ret = read_request(fd, req);
-	if (ret == 0)
-		ret = fn(req, out, arg);
-	if (ret < 0)
-		fprintf(out, "error: %s\n", ret == -EINVAL ? "unknown request" : strerror(-ret));
-	if (fclose(out) != 0) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	ret = write_all(fd, answer, answer_len);
-out_free:
-	free(answer);
-out_close:
-	close(fd);
-	return ret;
-}
-
 int control_query(const char *path, const char *request, FILE *out, char *err, size_t err_len)
 {
 	struct sockaddr_un sun;
 	char buf[4096];
-	int fd, ret;
+	int fd, ret, write_ret;
 
 	ret = make_addr(path, &sun, err, err_len);
 	if (ret < 0)
@@ -265,8 +368,10 @@ int control_query(const char *path, const char *request, FILE *out, char *err, s
 		goto out;
 	}
 	snprintf(buf, sizeof(buf), "%s\n", request);
-	ret = write_all(fd, buf, strlen(buf));
-	while (ret == 0) {
+	/* A busy daemon may answer and close before the request is sent: read
+	 * its answer before reporting that the request could not be written. */
+	write_ret = write_all(fd, buf, strlen(buf));
+	for (bool first = true; ret == 0;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 
 		if (n < 0 && errno == EINTR)
@@ -275,10 +380,24 @@ int control_query(const char *path, const char *request, FILE *out, char *err, s
 			ret = -errno;
 			break;
 		}
-		if (n == 0)
+		if (n == 0) {
+			ret = first ? write_ret : 0;
 			break;
+		}
+		/* The daemon refused ("error: busy, try again"): say so, fail. */
+		if (first && (size_t)n > strlen(ERROR_PREFIX) &&
+		    memcmp(buf, ERROR_PREFIX, strlen(ERROR_PREFIX)) == 0) {
+			const char *nl = memchr(buf, '\n', (size_t)n);
+
+			snprintf(err, err_len, "%s: %.*s", path,
+				 (int)((nl ? nl - buf : n) - (ssize_t)strlen(ERROR_PREFIX)),
+				 buf + strlen(ERROR_PREFIX));
+			close(fd);
+			return -EPROTO;
+		}
 		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n)
 			ret = -EIO;
+		first = false;
 	}
 	if (ret < 0)
 		snprintf(err, err_len, "cannot talk to %s: %s", path, strerror(-ret));

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "control.h"
 #include "frame.h"
 #include "key.h"
 #include "log.h"
@@ -113,7 +114,9 @@ struct vswitch {
 	struct mactable *macs;
 	struct endpoint listen;
 	struct loop loop;
-	int udp_fd, control_fd;
+	int udp_fd;
+	struct control control;
+	uint64_t control_dropped; /* clients dropped for errors or time */
 	struct udp_rx rx;
 	struct udp_tx tx;
 	uint8_t *pool_mem; /* PROTO_DATA_HEADROOM bytes, then the pool */

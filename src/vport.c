@@ -77,7 +77,8 @@ struct vport {
 	struct endpoint switch_ep;
 	struct config_cidr addresses[MAX_ADDRESSES];
 	struct loop loop;
-	int tap_fd, ifindex, udp_fd, control_fd;
+	int tap_fd, ifindex, udp_fd;
+	struct control control;
 	struct udp_rx rx;
 	struct udp_tx tx;
 	uint8_t *scratch; /* one TAP read: vnet header and a super-frame */
@@ -101,6 +102,7 @@ struct vport {
 	uint64_t rx_session[SESSION_RESULT_COUNT];
 	uint64_t rx_frame[FRAME_VERDICT_COUNT], tap_frame[FRAME_VERDICT_COUNT];
 	uint64_t udp_rx_errors;
+	uint64_t control_dropped; /* control clients dropped for errors or time */
 	struct ratelimit retry_log;
 	bool udp_connected; /* false until a route to the switch exists */
 	bool running;
@@ -568,8 +570,8 @@ static int on_control(const char *request, FILE *out, void *arg)
 		fprintf(out, " %s=%" PRIu64, wire_error_name((enum wire_error)e), vp->rx_header[e]);
 	for (int c = DROP_NO_SESSION; c <= DROP_TAP_OFFLOAD; c++)
 		fprintf(out, " %s=%" PRIu64, counter_names[c], vp->count[c]);
-	fprintf(out, " udp_tx_errors=%" PRIu64 " udp_rx_errors=%" PRIu64 "\n", vp->tx.errors,
-		vp->udp_rx_errors);
+	fprintf(out, " udp_tx_errors=%" PRIu64 " udp_rx_errors=%" PRIu64 " control_dropped=%" PRIu64 "\n",
+		vp->tx.errors, vp->udp_rx_errors, vp->control_dropped);
 	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
 	fprintf(out, "  offload: %s super_frames_read=%" PRIu64 " super_frames_written=%" PRIu64
 		     " gso_sends=%" PRIu64 " gso_fallbacks=%" PRIu64 "\n",
@@ -737,14 +739,18 @@ static int setup(struct vport *vp)
 		return cli_fail(PROG, "out of memory for packet buffers");
 	if (setup_tap(vp) != 0)
 		return 1;
-	vp->control_fd = control_listen(vp->control_path, err, sizeof(err));
-	if (vp->control_fd < 0)
+	if (control_open(&vp->control, vp->control_path, on_control, vp, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	if (loop_add(&vp->loop, vp->udp_fd, LOOP_UDP, err, sizeof(err)) < 0 ||
 	    loop_add(&vp->loop, vp->tap_fd, LOOP_TAP, err, sizeof(err)) < 0 ||
-	    loop_add(&vp->loop, vp->control_fd, LOOP_CONTROL, err, sizeof(err)) < 0)
+	    loop_add(&vp->loop, vp->control.epfd, LOOP_CONTROL, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	return 0;
+}
+
+static void serve_control(struct vport *vp)
+{
+	vp->control_dropped += control_serve(&vp->control, loop_now_ms());
 }
 
 static void teardown(struct vport *vp)
@@ -752,7 +758,7 @@ static void teardown(struct vport *vp)
 	session_wipe(&vp->session);
 	noise_wipe(&vp->init.hs);
 	proto_identity_wipe(&vp->id);
-	control_close(vp->control_fd, vp->control_path);
+	control_close(&vp->control, vp->control_path);
 	if (vp->tap_fd >= 0)
 		close(vp->tap_fd); /* the TAP device goes away with its last descriptor */
 	if (vp->udp_fd >= 0)
@@ -787,8 +793,12 @@ static int run(struct vport *vp)
 			switch (events[i].data.u32) {
 			case LOOP_UDP: on_udp(vp); break;
 			case LOOP_TAP: on_tap(vp); break;
-			case LOOP_TICK: loop_take_tick(&vp->loop); on_tick(vp); break;
-			case LOOP_CONTROL: control_serve(vp->control_fd, on_control, vp); break;
+			case LOOP_TICK:
+				loop_take_tick(&vp->loop);
+				on_tick(vp);
+				serve_control(vp); /* drops clients past their deadline */
+				break;
+			case LOOP_CONTROL: serve_control(vp); break;
 			case LOOP_SIGNAL: {
 				int sig = loop_take_signal(&vp->loop);
 
@@ -830,7 +840,7 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &vp.opt) != 0)
 		return 1;
 	log_init(PROG, vp.opt.log_level);
-	vp.tap_fd = vp.udp_fd = vp.control_fd = -1;
+	vp.tap_fd = vp.udp_fd = -1;
 	vp.loop.epfd = vp.loop.sigfd = vp.loop.timerfd = -1;
 	vp.started_ms = loop_now_ms();
 	status = setup(&vp);

@@ -418,6 +418,11 @@ static void on_udp(struct vswitch *sw)
 
 /* ---- timers ---- */
 
+static void serve_control(struct vswitch *sw)
+{
+	sw->control_dropped += control_serve(&sw->control, loop_now_ms());
+}
+
 static void on_tick(struct vswitch *sw)
 {
 	sw->now_ms = loop_now_ms();
@@ -658,11 +663,10 @@ static int setup(struct vswitch *sw)
 		return cli_fail(PROG, "out of memory for packet buffers");
 	if (!udp_enable_gro(sw->udp_fd))
 		log_info("UDP GRO not available: receiving datagrams one by one");
-	sw->control_fd = control_listen(sw->opt.control_path, err, sizeof(err));
-	if (sw->control_fd < 0)
+	if (control_open(&sw->control, sw->opt.control_path, switch_show, sw, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	if (loop_add(&sw->loop, sw->udp_fd, LOOP_UDP, err, sizeof(err)) < 0 ||
-	    loop_add(&sw->loop, sw->control_fd, LOOP_CONTROL, err, sizeof(err)) < 0)
+	    loop_add(&sw->loop, sw->control.epfd, LOOP_CONTROL, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	return 0;
 }
@@ -673,7 +677,7 @@ static void teardown(struct vswitch *sw)
 	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
 		session_wipe(&sw->ports[i].session);
 	proto_identity_wipe(&sw->id);
-	control_close(sw->control_fd, sw->opt.control_path);
+	control_close(&sw->control, sw->opt.control_path);
 	if (sw->udp_fd >= 0)
 		close(sw->udp_fd);
 	loop_free(&sw->loop);
@@ -714,9 +718,13 @@ static int run(struct vswitch *sw)
 		for (int i = 0; i < n; i++) {
 			switch (events[i].data.u32) {
 			case LOOP_UDP: on_udp(sw); break;
-			case LOOP_TICK: loop_take_tick(&sw->loop); on_tick(sw); break;
+			case LOOP_TICK:
+				loop_take_tick(&sw->loop);
+				on_tick(sw);
+				serve_control(sw); /* drops clients past their deadline */
+				break;
 			case LOOP_SIGNAL: on_signal(sw); break;
-			case LOOP_CONTROL: control_serve(sw->control_fd, switch_show, sw); break;
+			case LOOP_CONTROL: serve_control(sw); break;
 			}
 		}
 	}
@@ -734,7 +742,7 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &sw.opt) != 0)
 		return 1;
 	log_init(PROG, sw.opt.log_level);
-	sw.udp_fd = sw.control_fd = -1;
+	sw.udp_fd = -1;
 	sw.loop.epfd = sw.loop.sigfd = sw.loop.timerfd = -1;
 	sw.started_ms = sw.last_age_ms = loop_now_ms();
 	status = setup(&sw);

@@ -349,6 +349,50 @@ check_blast() {
 	return 0
 }
 
+control_dropped_rose() { (($(switch_drop sw control_dropped) > $1)); }
+
+# The control socket shares the switch's event loop with the data path: a
+# client that connects and never asks, and one that asks and never reads, must
+# not stop forwarding or other clients; the silent one is dropped and counted.
+check_control_stall() {
+	local before rtt silent asker
+	before=$(switch_drop sw control_dropped)
+	"$VSWITCH_TOOLS/ctlhold" "$TMP/sw.sock" 7 &
+	silent=$!
+	AUX_PIDS+=("$silent")
+	"$VSWITCH_TOOLS/ctlhold" "$TMP/sw.sock" 3 show &
+	asker=$!
+	AUX_PIDS+=("$asker")
+	sleep 0.3
+	timeout 2 "$VSWITCH" show --control "$TMP/sw.sock" | grep -q '^switch' ||
+		bad "vswitch show got no answer while two clients stalled"
+	rtt=$(n p1 ping -n -q -c 10 -i 0.1 -W 2 "${OVL4[p2]}" | awk -F/ '/^rtt/ { print $6 }')
+	note "ping p1 -> p2 with two stalled control clients: max RTT ${rtt:-none} ms"
+	if [[ -z $rtt ]]; then
+		bad "p1 cannot ping p2 while control clients stall"
+	elif ! awk -v r="$rtt" 'BEGIN { exit !(r < 500) }'; then
+		bad "a ping took $rtt ms: forwarding stalled"
+	fi
+	wait "$asker" || bad "the asking client failed"
+	# Four clients at once are served; a fifth is told so, and show fails.
+	local more=() pid out
+	for _ in 1 2 3; do
+		"$VSWITCH_TOOLS/ctlhold" "$TMP/sw.sock" 2 &
+		more+=($!)
+		AUX_PIDS+=("$!")
+	done
+	sleep 0.3
+	if out=$("$VSWITCH" show --control "$TMP/sw.sock" 2>&1); then
+		bad "vswitch show succeeded with four clients holding the socket"
+	fi
+	note "a fifth client: $out"
+	[[ $out == *"busy, try again"* ]] || bad "the fifth client was not told the switch is busy"
+	for pid in "${more[@]}"; do wait "$pid" || bad "a holding client failed"; done
+	wait_for 8 control_dropped_rose "$before" || bad "the silent client was not dropped"
+	wait "$silent" || bad "the silent client failed"
+	note "control_dropped: $before -> $(switch_drop sw control_dropped)"
+}
+
 switch_lists() { switch_show sw | grep -q "^port $1\$"; }
 switch_lacks() { ! switch_lists "$1"; }
 
@@ -435,6 +479,7 @@ check j "a burst of junk datagrams changes nothing" check_blast
 check k "SIGHUP member removal cuts a port off, re-adding restores it" check_sighup
 check l "bad flags and files are refused clearly" check_bad_input
 check m "802.1Q-tagged frames pass through untouched" check_vlan
-check n "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
+check n "stalled control clients do not stop forwarding" check_control_stall
+check o "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
 checks_summary
