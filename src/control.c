@@ -257,7 +257,7 @@ static int answer(struct control *c, struct control_client *cl)
 		return -errno;
 	ret = control_parse_request(cl->req, cl->req_len, req);
 	if (ret == 0)
-		ret = c->fn(req, out, c->arg);
+		ret = c->fn(req, out, c->arg, &cl->more);
 	if (ret < 0)
 		fprintf(out, ERROR_PREFIX "%s\n", ret == -EINVAL ? "unknown request" : strerror(-ret));
 	if (fclose(out) != 0)
@@ -295,6 +295,26 @@ static int send_answer(struct control_client *cl, uint64_t now_ms)
 	return cl->sent == cl->answer_len;
 }
 
+/* The piece before is sent: make the next. */
+static int refill(struct control *c, struct control_client *cl)
+{
+	FILE *out;
+	bool is_more;
+
+	free(cl->answer);
+	cl->answer = NULL;
+	cl->answer_len = cl->sent = 0;
+	out = open_memstream(&cl->answer, &cl->answer_len);
+	if (!out)
+		return -errno;
+	is_more = cl->more.next(out, c->arg, &cl->more.pos);
+	if (fclose(out) != 0)
+		return -ENOMEM;
+	if (!is_more)
+		cl->more.next = NULL;
+	return 0;
+}
+
 unsigned control_serve(struct control *c, uint64_t now_ms)
 {
 	struct epoll_event events[CONTROL_MAX_CLIENTS + 1];
@@ -318,6 +338,8 @@ unsigned control_serve(struct control *c, uint64_t now_ms)
 		ret = cl->answer ? 0 : take_request(c, cl);
 		if (ret == 0 && cl->answer)
 			ret = send_answer(cl, now_ms);
+		if (ret == 1 && cl->more.next)
+			ret = refill(c, cl); /* sent at the next call: the loop runs between */
 		if (ret != 0) {
 			dropped += ret < 0;
 			drop(cl);

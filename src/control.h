@@ -26,9 +26,19 @@
 #define CONTROL_MAX_CLIENTS 4
 #define CONTROL_CLIENT_TIMEOUT_MS 5000
 
-/* Write the answer to request on out; return 0, or -EINVAL for an unknown
- * request (the client is told "error: unknown request"). */
-typedef int (*control_handler)(const char *request, FILE *out, void *arg);
+/* A long answer in pieces, so that no piece keeps the loop long: next writes
+ * the next piece to out and returns true while more is to come. It is called
+ * each time the client has taken the piece before; pos is its own. */
+struct control_more {
+	bool (*next)(FILE *out, void *arg, uint32_t *pos);
+	uint32_t pos;
+};
+
+/* Write the answer to request on out (setting more->next if the rest comes in
+ * pieces); return 0, or -EINVAL for an unknown request (the client is told
+ * "error: unknown request"). */
+typedef int (*control_handler)(const char *request, FILE *out, void *arg,
+			       struct control_more *more);
 
 struct control_client {
 	int fd; /* -1: a free slot */
@@ -37,6 +47,7 @@ struct control_client {
 	char req[CONTROL_REQUEST_MAX];
 	char *answer; /* NULL until the request is complete */
 	size_t answer_len, sent;
+	struct control_more more;
 };
 
 struct control {

@@ -334,16 +334,23 @@ void mactable_get_stats(const struct mactable *t, struct mactable_stats *out)
  * not yet been expired: the contract gives no clock here. Callers wanting only
  * fresh entries call mactable_expire() first. fn must not change the table.
  */
-void mactable_foreach(const struct mactable *t, mactable_visit_fn fn, void *arg)
+uint32_t mactable_foreach_from(const struct mactable *t, uint32_t from, mactable_visit_fn fn,
+			       void *arg)
 {
-	for (uint32_t i = 0; i < t->max_total; i++) {
+	for (uint32_t i = from; i < t->max_total; i++) {
 		const struct entry *e = &t->pool[i];
 
 		if (e->port == MACTABLE_NO_PORT)
 			continue;
 		if (!fn(e->mac, e->port, e->last_seen_ms, arg))
-			return;
+			return i + 1 < t->max_total ? i + 1 : MACTABLE_WALK_END;
 	}
+	return MACTABLE_WALK_END;
+}
+
+void mactable_foreach(const struct mactable *t, mactable_visit_fn fn, void *arg)
+{
+	(void)mactable_foreach_from(t, 0, fn, arg);
 }
 
 enum mactable_fwd mactable_forward(const struct mactable *t, const uint8_t dst[FRAME_MAC_LEN],

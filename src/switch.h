@@ -148,7 +148,8 @@ static inline const char *switch_port_label(const struct port *p, char buf[KEY_B
 	return buf;
 }
 
-/* The control socket's handler: answers "show" with the status view. */
-int switch_show(const char *request, FILE *out, void *arg);
+/* The control socket's handler: answers "show" with the status view, the MAC
+ * table in pieces. */
+int switch_show(const char *request, FILE *out, void *arg, struct control_more *more);
 
 #endif

@@ -48,9 +48,15 @@ static void show_port(FILE *out, const struct port *p, uint64_t now_ms)
 	fprintf(out, " stale_handshake=%" PRIu64 "\n", p->st.stale_handshake);
 }
 
+/* MAC table lines per piece of the answer: ~150 KB, well under a millisecond
+ * of the loop. */
+#define MACS_PER_PIECE 2048u
+
 struct mac_show {
 	FILE *out;
 	const struct vswitch *sw;
+	uint64_t now_ms;
+	uint32_t left;
 };
 
 static bool show_mac(const uint8_t mac[FRAME_MAC_LEN], uint32_t port, uint64_t last_seen_ms,
@@ -62,15 +68,23 @@ static bool show_mac(const uint8_t mac[FRAME_MAC_LEN], uint32_t port, uint64_t l
 
 	frame_mac_format(mac, text);
 	fprintf(ms->out, "  %s  port %s  age %" PRIu64 " s\n", text, switch_port_label(p, label),
-		(ms->sw->now_ms - last_seen_ms) / 1000);
-	return true;
+		(ms->now_ms - last_seen_ms) / 1000);
+	return --ms->left > 0;
 }
 
-int switch_show(const char *request, FILE *out, void *arg)
+static bool show_macs(FILE *out, void *arg, uint32_t *pos)
+{
+	const struct vswitch *sw = arg;
+	struct mac_show walk = { out, sw, loop_now_ms(), MACS_PER_PIECE };
+
+	*pos = mactable_foreach_from(sw->macs, *pos, show_mac, &walk);
+	return *pos != MACTABLE_WALK_END;
+}
+
+int switch_show(const char *request, FILE *out, void *arg, struct control_more *more)
 {
 	struct vswitch *sw = arg;
 	struct mactable_stats ms;
-	struct mac_show walk = { out, sw };
 	char key[KEY_BASE64_LEN + 1], where[64];
 
 	if (strcmp(request, "show") != 0)
@@ -96,6 +110,7 @@ int switch_show(const char *request, FILE *out, void *arg)
 		     " refused_port_full=%" PRIu64 " refused_table_full=%" PRIu64 ")\n",
 		ms.entries, ms.learned, ms.moved, ms.aged, ms.refused_port_full,
 		ms.refused_table_full);
-	mactable_foreach(sw->macs, show_mac, &walk);
+	more->next = show_macs; /* the table follows in pieces */
+	more->pos = 0;
 	return 0;
 }

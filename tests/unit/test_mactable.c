@@ -471,6 +471,34 @@ static void test_foreach(void **state)
 	mactable_free(t);
 }
 
+/* The status view walks the table a few entries at a time: every step resumes
+ * where the last stopped, no entry is visited twice or skipped, and the end is
+ * reported once the last slot has been passed, whatever the step size. */
+static void test_foreach_in_steps(void **state)
+{
+	struct mactable *t = new_table(TOTAL, CAP, PORTS);
+	uint8_t mac[FRAME_MAC_LEN];
+
+	(void)state;
+	for (uint32_t n = 0; n < TOTAL; n++)
+		assert_int_equal(learn_n(t, n, n % PORTS, T0), MACTABLE_LEARNED);
+	for (uint32_t step = 1; step <= TOTAL + 1; step++) {
+		struct visits v = { 0 };
+		uint32_t pos = 0, steps = 0;
+
+		do {
+			v.stop_after = v.n + step;
+			pos = mactable_foreach_from(t, pos, record_visit, &v);
+			steps++;
+			assert_true(steps <= TOTAL + 1);
+		} while (pos != MACTABLE_WALK_END);
+		assert_int_equal(v.n, TOTAL);
+		for (uint32_t n = 0; n < TOTAL; n++)
+			(void)visited_once(&v, mac_n(mac, n));
+	}
+	mactable_free(t);
+}
+
 /* Many entries at once: every one findable, and expiry removes exactly the old. */
 static void test_many_entries(void **state)
 {
@@ -761,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_relearn_aged),
 		cmocka_unit_test(test_forward),
 		cmocka_unit_test(test_foreach),
+		cmocka_unit_test(test_foreach_in_steps),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_random_against_reference),
 	};
