@@ -48,7 +48,7 @@ static void show_port(FILE *out, const struct port *p, uint64_t now_ms)
 	fprintf(out, " stale_handshake=%" PRIu64 "\n", p->st.stale_handshake);
 }
 
-/* MAC table lines per piece of the answer: ~150 KB, well under a millisecond
+/* MAC table lines per piece of the answer: ~100 KB, well under a millisecond
  * of the loop. */
 #define MACS_PER_PIECE 2048u
 
