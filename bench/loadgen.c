@@ -60,6 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "config.h"
 #include "frame.h"
@@ -221,21 +222,6 @@ static void write_frame(uint8_t *frame, size_t len, const uint8_t dst[FRAME_MAC_
 	frame[2 * FRAME_MAC_LEN] = (uint8_t)(ETHERTYPE_LOADGEN >> 8);
 	frame[2 * FRAME_MAC_LEN + 1] = (uint8_t)ETHERTYPE_LOADGEN;
 	memset(frame + FRAME_HEADER_LEN + SEQ_LEN, PAYLOAD_BYTE, len - FRAME_HEADER_LEN - SEQ_LEN);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static double seconds_between(uint64_t from_ms, uint64_t to_ms)
@@ -708,7 +694,7 @@ static bool queue_frame(struct loadgen *lg, struct lport *p, struct lport *dst, 
 	enum session_result why;
 	size_t len;
 
-	put_le64(msg + WIRE_DATA_HEADER_LEN + FRAME_HEADER_LEN, dst ? dst->next_seq : 0);
+	put_u64le(msg + WIRE_DATA_HEADER_LEN + FRAME_HEADER_LEN, dst ? dst->next_seq : 0);
 	len = proto_seal_data(&p->session, msg, lg->frame_len, lg->now_ms, &why);
 	if (len == 0) {
 		lg->no_session++;
@@ -812,8 +798,11 @@ static void check_sample(struct loadgen *lg, uint32_t port, uint8_t *msg, size_t
 		lg->st.bad_frame++;
 		return;
 	}
-	if (lg->is_measuring)
-		note_sequence(lg, &lg->ports[port], get_le64(frame + FRAME_HEADER_LEN));
+	if (lg->is_measuring) {
+		struct cursor seq = cursor_init(frame + FRAME_HEADER_LEN, SEQ_LEN);
+
+		note_sequence(lg, &lg->ports[port], cursor_u64le(&seq));
+	}
 }
 
 static void on_datagram(struct loadgen *lg, uint32_t port, uint8_t *msg, size_t len)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,21 +16,11 @@
 
 #define FRAME_MAX 9216
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int main(int argc, char **argv)
 {
 	static unsigned char frame[FRAME_MAX];
 	struct sockaddr_ll to = { .sll_family = AF_PACKET };
+	const char *end = NULL;
 	size_t hex_len, len;
 	int fd;
 
@@ -43,16 +34,10 @@ int main(int argc, char **argv)
 			FRAME_MAX);
 		return 2;
 	}
-	len = hex_len / 2;
-	for (size_t i = 0; i < len; i++) {
-		int hi = hex_value(argv[2][2 * i]), lo = hex_value(argv[2][2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			fprintf(stderr, "rawframe: '%c%c' is not hex\n", argv[2][2 * i],
-				argv[2][2 * i + 1]);
-			return 2;
-		}
-		frame[i] = (unsigned char)(hi << 4 | lo);
+	if (sodium_hex2bin(frame, sizeof(frame), argv[2], hex_len, NULL, &len, &end) != 0 ||
+	    end != argv[2] + hex_len) {
+		fprintf(stderr, "rawframe: '%.2s' is not hex\n", end ? end : argv[2]);
+		return 2;
 	}
 	to.sll_ifindex = (int)if_nametoindex(argv[1]);
 	if (to.sll_ifindex == 0) {

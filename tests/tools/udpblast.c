@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "key.h"
 #include "wire.h"
 
@@ -79,18 +80,6 @@ static void rng_fill(struct blaster *b, uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		p[i] = (uint8_t)(rng_next(b) >> 56);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void put_header(uint8_t *p, uint8_t version, uint8_t type, uint8_t reserved)
@@ -166,8 +155,8 @@ static size_t make_data(struct blaster *b)
 		index = (index & 0xffff0000u) | rng_below(b, 16);
 	rng_fill(b, b->buf, len);
 	put_header(b->buf, WIRE_VERSION, WIRE_DATA, 0);
-	put_le32(b->buf + WIRE_HEADER_LEN, index);
-	put_le64(b->buf + WIRE_HEADER_LEN + WIRE_INDEX_LEN, rng_next(b));
+	put_u32le(b->buf + WIRE_HEADER_LEN, index);
+	put_u64le(b->buf + WIRE_HEADER_LEN + WIRE_INDEX_LEN, rng_next(b));
 	return len;
 }
 

@@ -172,30 +172,13 @@ static bool next_object(struct span arr, size_t *pos, struct span *obj)
 	return true;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool hex_decode(struct span s, uint8_t *out, size_t cap, size_t *out_len)
 {
-	if (s.len % 2 != 0 || s.len / 2 > cap)
-		return false;
-	for (size_t i = 0; i < s.len / 2; i++) {
-		int hi = hex_digit(s.p[2 * i]), lo = hex_digit(s.p[2 * i + 1]);
+	const char *end = NULL;
 
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*out_len = s.len / 2;
-	return true;
+	return s.len % 2 == 0 &&
+	       sodium_hex2bin(out, cap, s.p, s.len, NULL, out_len, &end) == 0 &&
+	       end == s.p + s.len;
 }
 
 static bool member_hex(struct span obj, const char *key, uint8_t *out, size_t cap, size_t *out_len)
