@@ -1,6 +1,8 @@
 /* aead — ChaCha20-Poly1305, RFC 8439. See aead.h. */
 #include "aead.h"
 
+#include "chacha.h"
+
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,7 +11,6 @@
 #include <string.h>
 
 #define POLY1305_KEY_LEN 32
-#define CHACHA_BLOCK_LEN 64
 #define CHACHA_IV_LEN 16 /* OpenSSL's: 32-bit block counter (LE), then the nonce */
 
 _Static_assert(AEAD_FRAME_HEADROOM == CHACHA_BLOCK_LEN, "the headroom holds block 0");
@@ -29,8 +30,10 @@ struct openssl_state {
 };
 
 static _Thread_local struct openssl_state ossl;
-/* aead_open_frame decrypts here first, so a forgery never touches buf. */
-static _Thread_local uint8_t open_scratch[CHACHA_BLOCK_LEN + AEAD_FRAME_OPENSSL_MAX_LEN];
+/* OpenSSL's ChaCha20: aead_open_frame decrypts here first, so a forgery
+ * never touches buf. Ours: the keystream, block 0 first. */
+static _Thread_local uint8_t scratch[CHACHA_BLOCK_LEN + AEAD_FRAME_OPENSSL_MAX_LEN];
+static bool vector_chacha_allowed = true;
 
 int aead_seal(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 	      const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len)
@@ -136,6 +139,60 @@ static bool poly_tag(const uint8_t key[POLY1305_KEY_LEN], const uint8_t *ct, siz
 	       tag_len == AEAD_TAG_LEN;
 }
 
+static bool use_vector_chacha(void)
+{
+	return vector_chacha_allowed && chacha_is_vectorized();
+}
+
+bool aead_allow_vector_chacha(bool allowed)
+{
+	vector_chacha_allowed = allowed;
+	return use_vector_chacha();
+}
+
+/* Block 0 of the keystream (its first half the Poly1305 key), then the
+ * blocks that cover len bytes of message. */
+static void keystream_for(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
+			  size_t len)
+{
+	chacha_keystream(key, nonce, 0, scratch, 1 + (len + CHACHA_BLOCK_LEN - 1) / CHACHA_BLOCK_LEN);
+}
+
+static int seal_vector(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
+		       uint8_t *buf, size_t len)
+{
+	bool ok;
+
+	keystream_for(key, nonce, len);
+	chacha_xor(buf, scratch + CHACHA_BLOCK_LEN, len);
+	ok = poly_tag(scratch, buf, len, buf + len);
+	sodium_memzero(scratch, POLY1305_KEY_LEN);
+	if (!ok) {
+		sodium_memzero(buf, len + AEAD_TAG_LEN);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The tag is checked over the ciphertext before a byte of buf changes. */
+static int open_vector(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
+		       uint8_t *buf, size_t len)
+{
+	size_t ct_len = len - AEAD_TAG_LEN;
+	uint8_t tag[AEAD_TAG_LEN];
+	bool ok;
+
+	keystream_for(key, nonce, ct_len);
+	ok = poly_tag(scratch, buf, ct_len, tag);
+	sodium_memzero(scratch, POLY1305_KEY_LEN);
+	if (!ok) /* buf is untouched: libsodium decides */
+		return aead_open(key, nonce, NULL, 0, buf, len);
+	if (CRYPTO_memcmp(tag, buf + ct_len, AEAD_TAG_LEN) != 0)
+		return -EBADMSG;
+	chacha_xor(buf, scratch + CHACHA_BLOCK_LEN, ct_len);
+	return 0;
+}
+
 int aead_seal_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 		    uint8_t *buf, size_t len)
 {
@@ -143,7 +200,11 @@ int aead_seal_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
 	uint8_t poly_key[POLY1305_KEY_LEN];
 	bool ok;
 
-	if (!use_openssl(len) || !chacha_start(SEAL, key, nonce))
+	if (!use_openssl(len))
+		return aead_seal(key, nonce, NULL, 0, buf, len);
+	if (use_vector_chacha())
+		return seal_vector(key, nonce, buf, len);
+	if (!chacha_start(SEAL, key, nonce))
 		return aead_seal(key, nonce, NULL, 0, buf, len);
 	memcpy(saved, block0, sizeof(saved));
 	memset(block0, 0, CHACHA_BLOCK_LEN);
@@ -169,19 +230,23 @@ int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
 	if (len < AEAD_TAG_LEN)
 		return -EBADMSG;
 	ct_len = len - AEAD_TAG_LEN;
-	if (!use_openssl(ct_len) || !chacha_start(OPEN, key, nonce))
+	if (!use_openssl(ct_len))
+		return aead_open(key, nonce, NULL, 0, buf, len);
+	if (use_vector_chacha())
+		return open_vector(key, nonce, buf, len);
+	if (!chacha_start(OPEN, key, nonce))
 		return aead_open(key, nonce, NULL, 0, buf, len);
 	memcpy(saved, block0, sizeof(saved));
 	memset(block0, 0, CHACHA_BLOCK_LEN);
-	ok = chacha_run(OPEN, block0, open_scratch, CHACHA_BLOCK_LEN + ct_len) &&
-	     poly_tag(open_scratch, buf, ct_len, tag);
+	ok = chacha_run(OPEN, block0, scratch, CHACHA_BLOCK_LEN + ct_len) &&
+	     poly_tag(scratch, buf, ct_len, tag);
 	memcpy(block0, saved, sizeof(saved));
-	sodium_memzero(open_scratch, POLY1305_KEY_LEN);
+	sodium_memzero(scratch, POLY1305_KEY_LEN);
 	if (!ok) /* buf is untouched: libsodium decides */
 		return aead_open(key, nonce, NULL, 0, buf, len);
 	if (CRYPTO_memcmp(tag, buf + ct_len, AEAD_TAG_LEN) != 0)
 		return -EBADMSG;
-	memcpy(buf, open_scratch + CHACHA_BLOCK_LEN, ct_len);
+	memcpy(buf, scratch + CHACHA_BLOCK_LEN, ct_len);
 	return 0;
 }
 

@@ -4,7 +4,8 @@
  * AEAD_FRAME_OPENSSL_MIN_LEN) and lengths around AEAD_FRAME_OPENSSL_MAX_LEN
  * are sealed, compared with libsodium, opened, and opened again after a
  * flipped bit, which must fail. The frame functions must give back the
- * headroom they borrow exactly as it was.
+ * headroom they borrow exactly as it was. The frame tests run twice where the
+ * CPU has AVX-512: with this project's vector ChaCha20 and with OpenSSL's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "aead.h"
@@ -29,6 +31,21 @@ static int setup(void **state)
 {
 	(void)state;
 	return sodium_init() < 0 ? -1 : 0;
+}
+
+static int with_vector_chacha(void **state)
+{
+	(void)state;
+	if (!aead_allow_vector_chacha(true))
+		printf("aead: no AVX-512 here: OpenSSL's ChaCha20 only\n");
+	return 0;
+}
+
+static int with_openssl_chacha(void **state)
+{
+	(void)state;
+	aead_allow_vector_chacha(false);
+	return 0;
 }
 
 /* Seal plain (len bytes) with the function under test and with libsodium,
@@ -123,10 +140,13 @@ static void test_wrong_nonce_or_key_fails(void **state)
 
 int main(void)
 {
+#define BOTH_WAYS(test)                                                                            \
+	{ #test " (vector ChaCha20)", test, with_vector_chacha, NULL, NULL },                       \
+		{ #test " (OpenSSL ChaCha20)", test, with_openssl_chacha, NULL, NULL }
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_matches_libsodium_at_every_length),
-		cmocka_unit_test(test_key_reuse_across_messages),
-		cmocka_unit_test(test_wrong_nonce_or_key_fails),
+		BOTH_WAYS(test_matches_libsodium_at_every_length),
+		BOTH_WAYS(test_key_reuse_across_messages),
+		BOTH_WAYS(test_wrong_nonce_or_key_fails),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
