@@ -122,19 +122,23 @@ static bool chacha_run(int d, const uint8_t *in, uint8_t *out, size_t len)
 }
 
 /* Section 2.8 with no associated data: the MAC of ct, zero-padded to 16
- * bytes, then the two lengths as 64-bit little-endian numbers (0 and len). */
+ * bytes, then the two lengths as 64-bit little-endian numbers (0 and len).
+ * ct's whole 16-byte blocks go to OpenSSL straight from the message, the rest
+ * with the padding and the lengths from one block-sized piece: a partial
+ * block at the end of the first update cost ~35 ns a message. */
 static bool poly_tag(const uint8_t key[POLY1305_KEY_LEN], const uint8_t *ct, size_t len,
 		     uint8_t tag[AEAD_TAG_LEN])
 {
-	uint8_t tail[15 + 16] = { 0 };
-	size_t pad = (16 - len % 16) % 16, tag_len;
+	uint8_t last[16 + 16] = { 0 };
+	size_t whole = len - len % 16, last_len = (len % 16 ? 16 : 0) + 16, tag_len;
 	uint64_t n = len;
 
+	memcpy(last, ct + whole, len % 16);
 	for (size_t i = 0; i < 8; i++, n >>= 8)
-		tail[pad + 8 + i] = (uint8_t)n;
+		last[last_len - 8 + i] = (uint8_t)n;
 	return EVP_MAC_init(ossl.poly, key, POLY1305_KEY_LEN, NULL) == 1 &&
-	       EVP_MAC_update(ossl.poly, ct, len) == 1 &&
-	       EVP_MAC_update(ossl.poly, tail, pad + 16) == 1 &&
+	       EVP_MAC_update(ossl.poly, ct, whole) == 1 &&
+	       EVP_MAC_update(ossl.poly, last, last_len) == 1 &&
 	       EVP_MAC_final(ossl.poly, tag, &tag_len, AEAD_TAG_LEN) == 1 &&
 	       tag_len == AEAD_TAG_LEN;
 }
