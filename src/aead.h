@@ -11,7 +11,7 @@
  * block and the message's keystream in one pass; elsewhere OpenSSL's ChaCha20,
  * run from block 0 over a zeroed block in 64 bytes of the caller's memory just
  * before the message. On this project's reference machine a 1434-byte frame
- * costs ~590 ns sealed the first way, ~830 ns the second, ~1000 ns through
+ * costs ~570 ns sealed the first way, ~810 ns the second, ~1000 ns through
  * OpenSSL's EVP AEAD and ~1440 ns through libsodium (build/tools/aeadspeed,
  * docs/performance.md). Below 64 bytes libsodium costs no more and needs no
  * headroom; it also takes over from any OpenSSL failure before a byte changed.
