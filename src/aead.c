@@ -154,22 +154,51 @@ bool aead_allow_vector_chacha(bool allowed)
 	return use_vector_chacha();
 }
 
-/* Block 0 of the keystream (its first half the Poly1305 key), then the
- * blocks that cover len bytes of message. */
+/* Either ChaCha20 leaves the Poly1305 key at the start of scratch. Sealing
+ * encrypts buf in place; opening leaves buf alone and puts after block 0 in
+ * scratch what turns its ciphertext into plaintext: ours the keystream,
+ * OpenSSL's the plaintext itself.
+ *
+ * Ours: block 0 of the keystream, then the blocks that cover len bytes. */
 static void keystream_for(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 			  size_t len)
 {
 	chacha_keystream(key, nonce, 0, scratch, 1 + (len + CHACHA_BLOCK_LEN - 1) / CHACHA_BLOCK_LEN);
 }
 
-static int seal_vector(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
-		       uint8_t *buf, size_t len)
+/* OpenSSL's ChaCha20 from block 0 over a zeroed block in the 64 bytes before
+ * buf (restored after) and buf's len bytes, in place or into scratch. */
+static bool chacha_openssl(int d, uint8_t *buf, size_t len, bool in_place)
+{
+	uint8_t *block0 = buf - AEAD_FRAME_HEADROOM, saved[CHACHA_BLOCK_LEN];
+	bool ok;
+
+	memcpy(saved, block0, sizeof(saved));
+	memset(block0, 0, CHACHA_BLOCK_LEN);
+	ok = chacha_run(d, block0, in_place ? block0 : scratch, CHACHA_BLOCK_LEN + len);
+	if (in_place)
+		memcpy(scratch, block0, POLY1305_KEY_LEN);
+	memcpy(block0, saved, sizeof(saved));
+	return ok;
+}
+
+int aead_seal_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
+		    uint8_t *buf, size_t len)
 {
 	bool ok;
 
-	keystream_for(key, nonce, len);
-	chacha_xor(buf, scratch + CHACHA_BLOCK_LEN, len);
-	ok = poly_tag(scratch, buf, len, buf + len);
+	if (!use_openssl(len))
+		return aead_seal(key, nonce, NULL, 0, buf, len);
+	if (use_vector_chacha()) {
+		keystream_for(key, nonce, len);
+		chacha_xor(buf, scratch + CHACHA_BLOCK_LEN, len);
+		ok = true;
+	} else if (chacha_start(SEAL, key, nonce)) {
+		ok = chacha_openssl(SEAL, buf, len, true);
+	} else { /* nothing changed yet */
+		return aead_seal(key, nonce, NULL, 0, buf, len);
+	}
+	ok = ok && poly_tag(scratch, buf, len, buf + len);
 	sodium_memzero(scratch, POLY1305_KEY_LEN);
 	if (!ok) {
 		sodium_memzero(buf, len + AEAD_TAG_LEN);
@@ -179,78 +208,35 @@ static int seal_vector(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD
 }
 
 /* The tag is checked over the ciphertext before a byte of buf changes. */
-static int open_vector(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
-		       uint8_t *buf, size_t len)
-{
-	size_t ct_len = len - AEAD_TAG_LEN;
-	uint8_t tag[AEAD_TAG_LEN];
-	bool ok;
-
-	keystream_for(key, nonce, ct_len);
-	ok = poly_tag(scratch, buf, ct_len, tag);
-	sodium_memzero(scratch, POLY1305_KEY_LEN);
-	if (!ok) /* buf is untouched: libsodium decides */
-		return aead_open(key, nonce, NULL, 0, buf, len);
-	if (CRYPTO_memcmp(tag, buf + ct_len, AEAD_TAG_LEN) != 0)
-		return -EBADMSG;
-	chacha_xor(buf, scratch + CHACHA_BLOCK_LEN, ct_len);
-	return 0;
-}
-
-int aead_seal_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
-		    uint8_t *buf, size_t len)
-{
-	uint8_t *block0 = buf - AEAD_FRAME_HEADROOM, saved[CHACHA_BLOCK_LEN];
-	uint8_t poly_key[POLY1305_KEY_LEN];
-	bool ok;
-
-	if (!use_openssl(len))
-		return aead_seal(key, nonce, NULL, 0, buf, len);
-	if (use_vector_chacha())
-		return seal_vector(key, nonce, buf, len);
-	if (!chacha_start(SEAL, key, nonce))
-		return aead_seal(key, nonce, NULL, 0, buf, len);
-	memcpy(saved, block0, sizeof(saved));
-	memset(block0, 0, CHACHA_BLOCK_LEN);
-	ok = chacha_run(SEAL, block0, block0, CHACHA_BLOCK_LEN + len);
-	memcpy(poly_key, block0, sizeof(poly_key));
-	memcpy(block0, saved, sizeof(saved));
-	ok = ok && poly_tag(poly_key, buf, len, buf + len);
-	sodium_memzero(poly_key, sizeof(poly_key));
-	if (!ok) {
-		sodium_memzero(buf, len + AEAD_TAG_LEN);
-		return -EIO;
-	}
-	return 0;
-}
-
 int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 		    uint8_t *buf, size_t len)
 {
-	uint8_t *block0 = buf - AEAD_FRAME_HEADROOM, saved[CHACHA_BLOCK_LEN], tag[AEAD_TAG_LEN];
+	uint8_t tag[AEAD_TAG_LEN];
 	size_t ct_len;
-	bool ok;
+	bool vector, ok;
 
 	if (len < AEAD_TAG_LEN)
 		return -EBADMSG;
 	ct_len = len - AEAD_TAG_LEN;
 	if (!use_openssl(ct_len))
 		return aead_open(key, nonce, NULL, 0, buf, len);
-	if (use_vector_chacha())
-		return open_vector(key, nonce, buf, len);
-	if (!chacha_start(OPEN, key, nonce))
-		return aead_open(key, nonce, NULL, 0, buf, len);
-	memcpy(saved, block0, sizeof(saved));
-	memset(block0, 0, CHACHA_BLOCK_LEN);
-	ok = chacha_run(OPEN, block0, scratch, CHACHA_BLOCK_LEN + ct_len) &&
-	     poly_tag(scratch, buf, ct_len, tag);
-	memcpy(block0, saved, sizeof(saved));
+	vector = use_vector_chacha();
+	if (vector) {
+		keystream_for(key, nonce, ct_len);
+		ok = true;
+	} else {
+		ok = chacha_start(OPEN, key, nonce) && chacha_openssl(OPEN, buf, ct_len, false);
+	}
+	ok = ok && poly_tag(scratch, buf, ct_len, tag);
 	sodium_memzero(scratch, POLY1305_KEY_LEN);
 	if (!ok) /* buf is untouched: libsodium decides */
 		return aead_open(key, nonce, NULL, 0, buf, len);
 	if (CRYPTO_memcmp(tag, buf + ct_len, AEAD_TAG_LEN) != 0)
 		return -EBADMSG;
-	memcpy(buf, scratch + CHACHA_BLOCK_LEN, ct_len);
+	if (vector)
+		chacha_xor(buf, scratch + CHACHA_BLOCK_LEN, ct_len);
+	else
+		memcpy(buf, scratch + CHACHA_BLOCK_LEN, ct_len);
 	return 0;
 }
 
