@@ -52,29 +52,38 @@ typedef uint32_t words_narrow __attribute__((vector_size(BLOCKS_NARROW * 4)));
 		x[12] += counters;                                                                 \
 	} while (0)
 
+/* The first two steps of turning n word vectors (v[w] holds word w of each
+ * block) into blocks, at vector width W (256 or 512 bits, type T): 32-bit
+ * then 64-bit interleaving of neighbours. Afterwards b[4 * g + j] holds, in
+ * each of its 128-bit lanes L, words 4g..4g+3 of block 4L + j. */
+#define UNPACK_TWICE(W, T, v, n, b)                                                                \
+	do {                                                                                       \
+		T a_[n];                                                                           \
+		_Pragma("GCC unroll 8") for (int i = 0; i < (n); i += 2)                           \
+		{                                                                                  \
+			a_[i] = _mm##W##_unpacklo_epi32((T)v[i], (T)v[i + 1]);                     \
+			a_[i + 1] = _mm##W##_unpackhi_epi32((T)v[i], (T)v[i + 1]);                 \
+		}                                                                                  \
+		_Pragma("GCC unroll 4") for (int i = 0; i < (n); i += 4)                           \
+		{                                                                                  \
+			b[i] = _mm##W##_unpacklo_epi64(a_[i], a_[i + 2]);                          \
+			b[i + 1] = _mm##W##_unpackhi_epi64(a_[i], a_[i + 2]);                      \
+			b[i + 2] = _mm##W##_unpacklo_epi64(a_[i + 1], a_[i + 3]);                  \
+			b[i + 3] = _mm##W##_unpackhi_epi64(a_[i + 1], a_[i + 3]);                  \
+		}                                                                                  \
+	} while (0)
+
 /* 16 blocks from state (state[12] the first block's counter) into out. */
 VECTOR_CODE static void blocks_wide(const uint32_t state[16], uint8_t *out)
 {
 	const words_wide counters = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 	words_wide x[16] = { 0 };
-	__m512i a[16], b[16];
+	__m512i b[16];
 
 	BLOCK_FUNCTION(x, state, counters);
-	/* Word-major to block-major: a 16 x 16 transpose of 32-bit words. After
-	 * two rounds of unpacking, b[4 * g + j] holds words 4g..4g+3 of block
-	 * 4L + j in its 128-bit lane L. */
-	_Pragma("GCC unroll 8") for (int i = 0; i < 16; i += 2)
-	{
-		a[i] = _mm512_unpacklo_epi32((__m512i)x[i], (__m512i)x[i + 1]);
-		a[i + 1] = _mm512_unpackhi_epi32((__m512i)x[i], (__m512i)x[i + 1]);
-	}
-	_Pragma("GCC unroll 4") for (int i = 0; i < 16; i += 4)
-	{
-		b[i] = _mm512_unpacklo_epi64(a[i], a[i + 2]);
-		b[i + 1] = _mm512_unpackhi_epi64(a[i], a[i + 2]);
-		b[i + 2] = _mm512_unpacklo_epi64(a[i + 1], a[i + 3]);
-		b[i + 3] = _mm512_unpackhi_epi64(a[i + 1], a[i + 3]);
-	}
+	/* Word-major to block-major: a 16 x 16 transpose of 32-bit words; the
+	 * last step gathers each block's four 128-bit lanes. */
+	UNPACK_TWICE(512, __m512i, x, 16, b);
 	_Pragma("GCC unroll 4") for (int j = 0; j < 4; j++)
 	{
 		__m512i even_lo = _mm512_shuffle_i32x4(b[j], b[4 + j], 0x88);
@@ -104,20 +113,9 @@ VECTOR_CODE static void blocks_narrow(const uint32_t state[16], uint8_t *out)
 	_Pragma("GCC unroll 2") for (int half = 0; half < 2; half++)
 	{
 		const words_narrow *v = x + 8 * half;
-		__m256i a[8], b[8];
+		__m256i b[8];
 
-		_Pragma("GCC unroll 4") for (int i = 0; i < 8; i += 2)
-		{
-			a[i] = _mm256_unpacklo_epi32((__m256i)v[i], (__m256i)v[i + 1]);
-			a[i + 1] = _mm256_unpackhi_epi32((__m256i)v[i], (__m256i)v[i + 1]);
-		}
-		_Pragma("GCC unroll 2") for (int i = 0; i < 8; i += 4)
-		{
-			b[i] = _mm256_unpacklo_epi64(a[i], a[i + 2]);
-			b[i + 1] = _mm256_unpackhi_epi64(a[i], a[i + 2]);
-			b[i + 2] = _mm256_unpacklo_epi64(a[i + 1], a[i + 3]);
-			b[i + 3] = _mm256_unpackhi_epi64(a[i + 1], a[i + 3]);
-		}
+		UNPACK_TWICE(256, __m256i, v, 8, b);
 		_Pragma("GCC unroll 4") for (int i = 0; i < 4; i++)
 		{
 			uint8_t *o = out + CHACHA_BLOCK_LEN * i + 32 * half;
