@@ -28,8 +28,8 @@
 #define AEAD_KEY_LEN 32
 #define AEAD_NONCE_LEN 12
 #define AEAD_TAG_LEN 16
-/* The caller's bytes just before a frame that aead_*_frame borrow (ChaCha20's
- * block 0 is computed there) and restore before returning. */
+/* The caller's bytes just before a frame that aead_*_frame may borrow
+ * (OpenSSL's ChaCha20 computes block 0 there) and restore before returning. */
 #define AEAD_FRAME_HEADROOM 64
 /* From this length up frames go through OpenSSL; below it, libsodium. */
 #define AEAD_FRAME_OPENSSL_MIN_LEN 64

@@ -31,8 +31,9 @@ typedef uint32_t words_narrow __attribute__((vector_size(BLOCKS_NARROW * 4)));
 		c += d, b ^= c, b = ROTL(b, 7);                                                    \
 	} while (0)
 
-/* Section 2.3: 20 rounds over x, then the input state added back. The loops
- * are unrolled so that x stays in registers. */
+/* Section 2.3 on x, all zero on entry: load the state (and each lane's
+ * counter), 20 rounds, add the state back. The loops are unrolled so that x
+ * stays in registers. */
 #define BLOCK_FUNCTION(x, state, counters)                                                         \
 	do {                                                                                       \
 		_Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) x[i] += state[i];            \
