@@ -1,14 +1,14 @@
 /* aead — ChaCha20-Poly1305, RFC 8439. See aead.h. */
 #include "aead.h"
 
-#include "chacha.h"
-
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <string.h>
+
+#include "chacha.h"
 
 #define POLY1305_KEY_LEN 32
 #define CHACHA_IV_LEN 16 /* OpenSSL's: 32-bit block counter (LE), then the nonce */

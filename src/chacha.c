@@ -4,6 +4,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "buf.h"
+
 #define BLOCKS_WIDE 16	/* blocks in one pass of 512-bit vectors */
 #define BLOCKS_NARROW 8 /* ... of 256-bit vectors */
 
@@ -156,11 +158,6 @@ bool chacha_is_vectorized(void)
 }
 #endif
 
-static uint32_t load_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* A partial pass: all its blocks into tmp, the ones wanted into out. */
 static void part_pass(void (*pass)(const uint32_t *, uint8_t *), const uint32_t state[16],
 		      uint8_t *out, size_t blocks)
@@ -179,12 +176,14 @@ void chacha_keystream(const uint8_t key[CHACHA_KEY_LEN], const uint8_t nonce[CHA
 	if (chacha_is_vectorized()) {
 		/* "expand 32-byte k", the key, the counter, the nonce: section 2.3. */
 		uint32_t state[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 };
+		struct cursor k = cursor_init(key, CHACHA_KEY_LEN);
+		struct cursor n = cursor_init(nonce, CHACHA_NONCE_LEN);
 
 		for (int i = 0; i < 8; i++)
-			state[4 + i] = load_le32(key + 4 * i);
+			state[4 + i] = cursor_u32le(&k);
 		state[12] = counter;
 		for (int i = 0; i < 3; i++)
-			state[13 + i] = load_le32(nonce + 4 * i);
+			state[13 + i] = cursor_u32le(&n);
 		for (; blocks >= BLOCKS_WIDE; blocks -= BLOCKS_WIDE) {
 			blocks_wide(state, out);
 			state[12] += BLOCKS_WIDE;
