@@ -348,11 +348,6 @@ uint32_t mactable_foreach_from(const struct mactable *t, uint32_t from, mactable
 	return MACTABLE_WALK_END;
 }
 
-void mactable_foreach(const struct mactable *t, mactable_visit_fn fn, void *arg)
-{
-	(void)mactable_foreach_from(t, 0, fn, arg);
-}
-
 enum mactable_fwd mactable_forward(const struct mactable *t, const uint8_t dst[FRAME_MAC_LEN],
 				   uint32_t in_port, uint64_t now_ms, uint32_t *out_port)
 {

@@ -69,15 +69,13 @@ uint32_t mactable_port_count(const struct mactable *t, uint32_t port);
 
 void mactable_get_stats(const struct mactable *t, struct mactable_stats *out);
 
-/* Visit every live entry (for the status view). Return false from fn to stop. */
+/* Visit live entries (for the status view), in steps: from position from (0
+ * to start) until fn returns false; returns the position to resume at (after
+ * the entry fn stopped on), or MACTABLE_WALK_END once every entry has been
+ * visited. Entries learned or aged between steps may be missed or seen: a
+ * status view's snapshot, not a transaction. */
 typedef bool (*mactable_visit_fn)(const uint8_t mac[FRAME_MAC_LEN], uint32_t port,
 				  uint64_t last_seen_ms, void *arg);
-void mactable_foreach(const struct mactable *t, mactable_visit_fn fn, void *arg);
-/* The same in steps: visit live entries from position from (0 to start) until
- * fn returns false, and return the position to resume at (after the entry fn
- * stopped on), or MACTABLE_WALK_END once every entry has been visited. Entries
- * learned or aged between steps may be missed or seen: a status view's
- * snapshot, not a transaction. */
 #define MACTABLE_WALK_END UINT32_MAX
 uint32_t mactable_foreach_from(const struct mactable *t, uint32_t from, mactable_visit_fn fn,
 			       void *arg);

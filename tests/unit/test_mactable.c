@@ -445,14 +445,14 @@ static void test_foreach(void **state)
 	uint8_t mac[FRAME_MAC_LEN];
 
 	(void)state;
-	mactable_foreach(t, record_visit, &v);
+	mactable_foreach_from(t, 0, record_visit, &v);
 	assert_int_equal(v.n, 0);
 
 	for (uint32_t n = 0; n < 8; n++)
 		assert_int_equal(learn_n(t, n, n % PORTS, T0 + n * 100), MACTABLE_LEARNED);
 	assert_int_equal(mactable_flush_port(t, 3), 2);      /* MACs 3 and 7 */
 	assert_int_equal(mactable_expire(t, T0 + AGE + 100), 2); /* MACs 0 and 1 */
-	mactable_foreach(t, record_visit, &v);
+	mactable_foreach_from(t, 0, record_visit, &v);
 	assert_int_equal(v.n, 4);
 	for (uint32_t n = 2; n < 7; n++) {
 		uint32_t i;
@@ -466,7 +466,7 @@ static void test_foreach(void **state)
 
 	memset(&v, 0, sizeof(v));
 	v.stop_after = 2;
-	mactable_foreach(t, record_visit, &v);
+	mactable_foreach_from(t, 0, record_visit, &v);
 	assert_int_equal(v.n, 2);
 	mactable_free(t);
 }
@@ -690,7 +690,7 @@ static void check_same_entries(const struct mactable *t, struct ref_table *r, co
 {
 	struct visits v = { 0 };
 
-	mactable_foreach(t, record_visit, &v);
+	mactable_foreach_from(t, 0, record_visit, &v);
 	if (v.n != ref_count(r, MACTABLE_NO_PORT))
 		fail_msg("%s: foreach visited %u, reference has %u", where, v.n,
 			 ref_count(r, MACTABLE_NO_PORT));
