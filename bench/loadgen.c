@@ -165,7 +165,6 @@ struct loadgen {
 	int epfd;
 	struct udp_rx rx;
 	struct udp_tx tx;
-	uint8_t *tx_mem; /* PROTO_DATA_HEADROOM bytes, then tx_bufs */
 	uint8_t *tx_bufs;
 	size_t frame_len, msg_cap;
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
@@ -569,8 +568,7 @@ static int alloc_buffers(struct loadgen *lg)
 	if (!lg->opt.no_offload)
 		rx_size = UDP_SUPER_MAX;
 	/* Back to back, one batch from one socket leaves as one GSO send. */
-	lg->tx_mem = calloc(1, PROTO_DATA_HEADROOM + BATCH * lg->msg_cap);
-	lg->tx_bufs = lg->tx_mem ? lg->tx_mem + PROTO_DATA_HEADROOM : NULL;
+	lg->tx_bufs = proto_data_buf_alloc(BATCH * lg->msg_cap);
 	lg->up = calloc(lg->opt.ports, sizeof(*lg->up));
 	if (!lg->tx_bufs || !lg->up || udp_rx_init(&lg->rx, RX_BATCH, rx_size, PROTO_DATA_HEADROOM) < 0)
 		return cli_fail(PROG, "out of memory for packet buffers");
@@ -626,7 +624,7 @@ static void teardown(struct loadgen *lg)
 		close(lg->epfd);
 	udp_tx_free(&lg->tx);
 	udp_rx_free(&lg->rx);
-	free(lg->tx_mem);
+	proto_data_buf_free(lg->tx_bufs);
 	free(lg->up);
 	free(lg->ports);
 }

@@ -2,6 +2,7 @@
 #include "proto.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const result_names[PROTO_RESULT_COUNT] = {
@@ -176,4 +177,18 @@ enum session_result proto_open_data(struct session *s, struct wire_data *d, uint
 	*frame = d->ciphertext;
 	*frame_len = d->ciphertext_len - NOISE_TAG_LEN;
 	return SESSION_OK;
+}
+
+uint8_t *proto_data_buf_alloc(size_t len)
+{
+	uint8_t *mem = len <= SIZE_MAX - PROTO_DATA_HEADROOM ? calloc(1, PROTO_DATA_HEADROOM + len)
+							      : NULL;
+
+	return mem ? mem + PROTO_DATA_HEADROOM : NULL;
+}
+
+void proto_data_buf_free(uint8_t *buf)
+{
+	if (buf)
+		free(buf - PROTO_DATA_HEADROOM);
 }

@@ -89,6 +89,11 @@ void proto_incoming_wipe(struct proto_incoming *in);
  * them. */
 #define PROTO_DATA_HEADROOM (AEAD_FRAME_HEADROOM - WIRE_DATA_HEADER_LEN)
 
+/* len zeroed bytes for data messages, with PROTO_DATA_HEADROOM more before
+ * them; NULL when out of memory. Free with proto_data_buf_free. */
+uint8_t *proto_data_buf_alloc(size_t len);
+void proto_data_buf_free(uint8_t *buf);
+
 /*
  * Seal a frame into a data message in place. msg points at WIRE_DATA_HEADER_LEN
  * bytes of headroom, followed by frame_len bytes of frame, followed by room for

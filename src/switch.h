@@ -119,8 +119,7 @@ struct vswitch {
 	uint64_t control_dropped; /* clients dropped for errors or time */
 	struct udp_rx rx;
 	struct udp_tx tx;
-	uint8_t *pool_mem; /* PROTO_DATA_HEADROOM bytes, then the pool */
-	uint8_t *pool;
+	uint8_t *pool; /* from proto_data_buf_alloc */
 	size_t buf_size;
 	unsigned pool_used;
 	uint64_t now_ms, started_ms, last_age_ms;

@@ -83,8 +83,7 @@ struct vport {
 	struct udp_tx tx;
 	uint8_t *scratch; /* one TAP read: vnet header and a super-frame */
 	size_t scratch_size;
-	uint8_t *arena_mem; /* PROTO_DATA_HEADROOM bytes, then the arena */
-	uint8_t *arena;     /* sealed messages until the next flush */
+	uint8_t *arena; /* sealed messages until the next flush */
 	size_t arena_used;
 	size_t seg_lens[SEGMENTS_MAX];
 	struct offload_frame *rx_frames; /* decrypted, waiting to be written to the TAP */
@@ -720,8 +719,7 @@ static int setup(struct vport *vp)
 	vp->buf_size = UDP_SUPER_MAX;
 	vp->scratch_size = OFFLOAD_VNET_HDR_LEN + OFFLOAD_MAX_FRAME;
 	vp->scratch = malloc(vp->scratch_size);
-	vp->arena_mem = malloc(PROTO_DATA_HEADROOM + ARENA_SIZE);
-	vp->arena = vp->arena_mem ? vp->arena_mem + PROTO_DATA_HEADROOM : NULL;
+	vp->arena = proto_data_buf_alloc(ARENA_SIZE);
 	vp->rx_frames = calloc(RX_FRAMES_MAX, sizeof(*vp->rx_frames));
 	if (!vp->scratch || !vp->arena || !vp->rx_frames ||
 	    udp_rx_init(&vp->rx, BATCH, vp->buf_size, PROTO_DATA_HEADROOM) < 0)
@@ -768,7 +766,7 @@ static void teardown(struct vport *vp)
 	udp_tx_free(&vp->tx);
 	udp_rx_free(&vp->rx);
 	free(vp->scratch);
-	free(vp->arena_mem);
+	proto_data_buf_free(vp->arena);
 	free(vp->rx_frames);
 	aead_cleanup();
 }

@@ -649,8 +649,7 @@ static int setup(struct vswitch *sw)
 	sw->buf_size = WIRE_DATA_OVERHEAD + frame_max_len((unsigned)sw->opt.mtu) + 1;
 	if (sw->buf_size < WIRE_INIT_LEN)
 		sw->buf_size = WIRE_INIT_LEN;
-	sw->pool_mem = calloc(1, PROTO_DATA_HEADROOM + TX_POOL * sw->buf_size);
-	sw->pool = sw->pool_mem ? sw->pool_mem + PROTO_DATA_HEADROOM : NULL;
+	sw->pool = proto_data_buf_alloc(TX_POOL * sw->buf_size);
 	/* A receive buffer takes a whole GRO run of datagrams. */
 	if (!sw->pool || udp_rx_init(&sw->rx, RX_BATCH, UDP_SUPER_MAX, PROTO_DATA_HEADROOM) < 0)
 		return cli_fail(PROG, "out of memory for packet buffers");
@@ -683,7 +682,7 @@ static void teardown(struct vswitch *sw)
 	loop_free(&sw->loop);
 	udp_tx_free(&sw->tx);
 	udp_rx_free(&sw->rx);
-	free(sw->pool_mem);
+	proto_data_buf_free(sw->pool);
 	mactable_free(sw->macs);
 	members_free(&sw->members);
 	aead_cleanup();

@@ -301,6 +301,24 @@ static void test_replayed_data_is_refused(void **state)
 	session_wipe(&sw.session);
 }
 
+/* The headroom before a data buffer is the caller's to write (ASan would
+ * catch a short allocation); the buffer starts zeroed; a size that cannot be
+ * allocated gives NULL. */
+static void test_data_buffer_has_headroom(void **state)
+{
+	enum { LEN = 3000 };
+	uint8_t *buf = proto_data_buf_alloc(LEN);
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t i = 0; i < LEN; i++)
+		assert_int_equal(buf[i], 0);
+	memset(buf - PROTO_DATA_HEADROOM, 0x5a, PROTO_DATA_HEADROOM + LEN);
+	proto_data_buf_free(buf);
+	proto_data_buf_free(NULL);
+	assert_null(proto_data_buf_alloc(SIZE_MAX));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_unexpected_response_is_refused),
 		cmocka_unit_test(test_replayed_data_is_refused),
 		cmocka_unit_test(test_forged_response_keeps_initiation),
+		cmocka_unit_test(test_data_buffer_has_headroom),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
