@@ -345,14 +345,16 @@ static bool headers_match(const uint8_t *a, const uint8_t *b, const struct tcp_v
 	return ((a[v->l4 + TCP_FLAGS_AT] ^ b[v->l4 + TCP_FLAGS_AT]) & (uint8_t)~TCP_PSH) == 0;
 }
 
-/* The merged frame goes to the kernel as "checksum to be computed", which
- * would hide a corrupted segment: like the kernel's GRO, merge only segments
- * whose own checksum is right (a wrong one is written alone and dropped by
- * the receiving stack as usual). */
-static bool tcp_csum_ok(const uint8_t *f, const struct tcp_view *v)
+/* The merged frame goes to the kernel as "checksum to be computed", with an
+ * IPv4 header checksum written anew, which would hide a corrupted segment:
+ * like the kernel's GRO, merge only segments whose own checksums are right
+ * (a wrong one is written alone and dropped by the receiving stack as usual). */
+static bool csums_ok(const uint8_t *f, const struct tcp_view *v)
 {
 	size_t tcp_len = v->end - v->l4;
 
+	if (!v->is_v6 && offload_csum_fold(offload_csum_add(0, f + v->l3, v->l4 - v->l3)) != 0xffff)
+		return false;
 	return offload_csum_fold(offload_csum_add(pseudo_sum(f, v, tcp_len), f + v->l4, tcp_len)) ==
 	       0xffff;
 }
@@ -364,7 +366,7 @@ static bool coalescable(const struct offload_frame *fr, struct tcp_view *v)
 	if (!parse_tcp(fr->data, fr->len, v) || fr->len != v->end || v->payload_len == 0)
 		return false;
 	flags = fr->data[v->l4 + TCP_FLAGS_AT];
-	return (flags & (uint8_t)~TCP_PSH) == TCP_ACK && tcp_csum_ok(fr->data, v);
+	return (flags & (uint8_t)~TCP_PSH) == TCP_ACK && csums_ok(fr->data, v);
 }
 
 static void build_merged(const uint8_t *first, const struct tcp_view *v, size_t payload,

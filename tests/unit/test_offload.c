@@ -986,6 +986,7 @@ enum co_mut {
 	CM_FAMILY,   /* the other IP version */
 	CM_UDP, CM_V6_EXT, CM_TRUNC,
 	CM_BAD_CSUM, /* last payload byte flipped after the checksum was computed */
+	CM_BAD_IP_CSUM, /* a bit of the IPv4 header checksum flipped */
 };
 
 struct co_case {
@@ -1096,6 +1097,11 @@ static const struct co_case co_cases[] = {
 	{ 82, false, false, 4, 100, 0, 2, CM_BAD_CSUM, 0, 2 },
 	{ 83, false, false, 4, 100, 0, 0, CM_BAD_CSUM, 0, 1 },
 	{ 84, true, true, 4, 100, 0, 1, CM_BAD_CSUM, 0, 1 },
+	/* ... nor one whose IPv4 header does not add up: the merge writes a
+	 * fresh header checksum, which would make it look right. */
+	{ 85, false, false, 4, 100, 0, 2, CM_BAD_IP_CSUM, 0, 2 },
+	{ 86, false, false, 4, 100, 0, 0, CM_BAD_IP_CSUM, 0, 1 },
+	{ 87, false, true, 4, 100, 0, 1, CM_BAD_IP_CSUM, 0, 1 },
 };
 
 /* Mutations of the victim's spec; the rest are made after building. */
@@ -1175,6 +1181,8 @@ static void build_train(struct train *t, const struct co_case *c)
 			len = t->lay[k].end - 1;
 		if (k == c->victim && c->mut == CM_BAD_CSUM)
 			super_buf[t->lay[k].end - 1] ^= 1;
+		if (k == c->victim && c->mut == CM_BAD_IP_CSUM)
+			super_buf[t->lay[k].l3 + 10] ^= 0x40;
 		t->fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len };
 	}
 }
