@@ -240,6 +240,28 @@ int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
 	return 0;
 }
 
+bool aead_forget_key(const uint8_t key[AEAD_KEY_LEN])
+{
+	static const uint8_t zero_key[AEAD_KEY_LEN];
+	const uint8_t zero_iv[CHACHA_IV_LEN] = { 0 };
+	bool kept = false;
+
+	for (int d = SEAL; d <= OPEN; d++) {
+		if (!ossl.has_key[d] || !same_key(ossl.key[d], key))
+			continue;
+		kept = true;
+		sodium_memzero(ossl.key[d], AEAD_KEY_LEN);
+		ossl.has_key[d] = false;
+		/* OpenSSL's context holds the key too: overwrite it, or if that
+		 * fails, free every context (remade when next needed). */
+		if (EVP_EncryptInit_ex(ossl.chacha[d], NULL, NULL, zero_key, zero_iv) != 1) {
+			aead_cleanup();
+			break;
+		}
+	}
+	return kept;
+}
+
 void aead_cleanup(void)
 {
 	/* The free functions cleanse the contexts, key schedules included. */

@@ -59,6 +59,11 @@ int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
  * they now do. */
 bool aead_allow_vector_chacha(bool allowed);
 
+/* The frame functions keep, per direction, the last key they gave OpenSSL's
+ * ChaCha20 (not the vector one's). Forget key if it is one of them, OpenSSL's
+ * copy included; call when the key is wiped. Returns whether it was kept. */
+bool aead_forget_key(const uint8_t key[AEAD_KEY_LEN]);
+
 /* Free this thread's OpenSSL contexts, which hold the last key used (at exit). */
 void aead_cleanup(void);
 

@@ -4,6 +4,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "aead.h"
+
 static const char *const result_names[SESSION_RESULT_COUNT] = {
 	[SESSION_OK] = "ok",
 	[SESSION_NO_KEY] = "no_key",
@@ -86,6 +88,11 @@ enum session_result keypair_open(struct keypair *kp, uint64_t counter, uint8_t *
 
 void keypair_wipe(struct keypair *kp)
 {
+	/* The cipher may keep the last keys it used; not past their keypair. */
+	if (kp->is_valid) {
+		aead_forget_key(kp->send_key);
+		aead_forget_key(kp->recv_key);
+	}
 	sodium_memzero(kp, sizeof(*kp));
 }
 

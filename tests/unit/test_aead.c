@@ -74,11 +74,17 @@ static void check_length(size_t len, bool frame)
 			 0);
 	if (len > 0)
 		assert_memory_equal(mine, plain, len);
-	memcpy(mine, ref, len + AEAD_TAG_LEN);
-	mine[(len * 7) % (len + AEAD_TAG_LEN)] ^= 0x20;
-	assert_int_equal(frame ? aead_open_frame(key, nonce, mine, len + AEAD_TAG_LEN)
-			       : aead_open(key, nonce, ad, ad_len, mine, len + AEAD_TAG_LEN),
-			 -EBADMSG);
+	/* A forgery somewhere in the message, and one in the tag's last byte. */
+	for (int i = 0; i < 2; i++) {
+		size_t at = i == 0 ? (len * 7) % (len + AEAD_TAG_LEN) : len + AEAD_TAG_LEN - 1;
+
+		memcpy(mine, ref, len + AEAD_TAG_LEN);
+		mine[at] ^= 0x20;
+		assert_int_equal(frame ? aead_open_frame(key, nonce, mine, len + AEAD_TAG_LEN)
+				       : aead_open(key, nonce, ad, ad_len, mine,
+						   len + AEAD_TAG_LEN),
+				 -EBADMSG);
+	}
 	assert_memory_equal(room, headroom, sizeof(headroom));
 }
 
@@ -138,6 +144,34 @@ static void test_wrong_nonce_or_key_fails(void **state)
 	assert_int_equal(aead_open(key, nonce, NULL, 0, copy, AEAD_TAG_LEN - 1), -EBADMSG);
 }
 
+/* OpenSSL's ChaCha20 keeps the last key per direction, until told to forget
+ * it; a forgotten key works as before when it comes back. */
+static void test_forget_key(void **state)
+{
+	uint8_t key[AEAD_KEY_LEN], other[AEAD_KEY_LEN], nonce[AEAD_NONCE_LEN] = { 0 };
+	size_t len = 1434;
+
+	(void)state;
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(other, sizeof(other));
+	randombytes_buf(plain, len);
+	crypto_aead_chacha20poly1305_ietf_encrypt(ref, NULL, plain, len, NULL, 0, NULL, nonce, key);
+	for (int round = 0; round < 2; round++) {
+		memcpy(mine, plain, len);
+		assert_int_equal(aead_seal_frame(key, nonce, mine, len), 0);
+		assert_memory_equal(mine, ref, len + AEAD_TAG_LEN);
+		assert_int_equal(aead_open_frame(key, nonce, mine, len + AEAD_TAG_LEN), 0);
+		assert_memory_equal(mine, plain, len);
+		assert_false(aead_forget_key(other));
+		assert_true(aead_forget_key(key));
+		assert_false(aead_forget_key(key));
+	}
+	/* Opening alone keeps it too. */
+	memcpy(mine, ref, len + AEAD_TAG_LEN);
+	assert_int_equal(aead_open_frame(key, nonce, mine, len + AEAD_TAG_LEN), 0);
+	assert_true(aead_forget_key(key));
+}
+
 int main(void)
 {
 #define BOTH_WAYS(test)                                                                            \
@@ -147,6 +181,7 @@ int main(void)
 		BOTH_WAYS(test_matches_libsodium_at_every_length),
 		BOTH_WAYS(test_key_reuse_across_messages),
 		BOTH_WAYS(test_wrong_nonce_or_key_fails),
+		cmocka_unit_test_setup(test_forget_key, with_openssl_chacha),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

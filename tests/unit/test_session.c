@@ -710,6 +710,29 @@ static void test_wipe(void **state)
 	assert_null(session_send_keypair(&s, T0));
 }
 
+/* Keys the cipher kept for OpenSSL's ChaCha20 (aead.h) go with their keypair. */
+static void test_wipe_makes_cipher_forget(void **state)
+{
+	struct session i, r;
+	struct packet pkt;
+
+	(void)state;
+	aead_allow_vector_chacha(false);
+	make_pair(&i, &r);
+	assert_int_equal(seal(&i.current, &pkt, 7, T0), SESSION_OK);
+	assert_int_equal(open_copy(&r.next, &pkt, 7, T0), SESSION_OK);
+	session_wipe(&i);
+	assert_false(aead_forget_key(key_a));
+	assert_int_equal(seal(&i.current, &pkt, 8, T0), SESSION_NO_KEY);
+	/* The responder's copy of key_a went with i's wipe (one cache per
+	 * thread); its own sealing key comes and goes with r. */
+	session_received_on(&r, &r.next);
+	assert_int_equal(seal(&r.current, &pkt, 9, T0), SESSION_OK);
+	session_wipe(&r);
+	assert_false(aead_forget_key(key_b));
+	aead_allow_vector_chacha(true);
+}
+
 static void test_result_names(void **state)
 {
 	(void)state;
@@ -743,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_send_keypair_age),
 		cmocka_unit_test(test_wipe),
+		cmocka_unit_test(test_wipe_makes_cipher_forget),
 		cmocka_unit_test(test_result_names),
 	};
 
