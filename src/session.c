@@ -101,7 +101,7 @@ static void keypair_move(struct keypair *dst, struct keypair *src)
 {
 	keypair_wipe(dst);
 	memcpy(dst, src, sizeof(*dst));
-	keypair_wipe(src);
+	sodium_memzero(src, sizeof(*src)); /* its keys live on in dst */
 }
 
 void session_install(struct session *s, const uint8_t send_key[NOISE_KEY_LEN],
