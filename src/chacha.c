@@ -123,8 +123,9 @@ VECTOR_CODE static void blocks_narrow(const uint32_t state[16], uint8_t *out)
 		{
 			uint8_t *o = out + CHACHA_BLOCK_LEN * i + 32 * half;
 
-			_mm256_storeu_si256((__m256i *)o, _mm256_permute2x128_si256(b[i], b[i + 4], 0x20));
-			_mm256_storeu_si256((__m256i *)(o + CHACHA_BLOCK_LEN * 4),
+			_mm256_storeu_si256((__m256i_u *)o,
+					    _mm256_permute2x128_si256(b[i], b[i + 4], 0x20));
+			_mm256_storeu_si256((__m256i_u *)(o + CHACHA_BLOCK_LEN * 4),
 					    _mm256_permute2x128_si256(b[i], b[i + 4], 0x31));
 		}
 	}

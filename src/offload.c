@@ -134,8 +134,13 @@ static uint16_t sum_native(const uint8_t *p, size_t len)
 		p += 2;
 		len -= 2;
 	}
-	if (len)
-		acc += p[0]; /* the low byte of a little-endian word */
+	if (len) { /* the byte pads with a zero to a native 16-bit word */
+		const uint8_t last[2] = { p[0], 0 };
+		uint16_t w;
+
+		memcpy(&w, last, 2);
+		acc += w;
+	}
 	return offload_csum_fold(acc);
 }
 
