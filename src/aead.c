@@ -31,7 +31,9 @@ struct openssl_state {
 
 static _Thread_local struct openssl_state ossl;
 /* OpenSSL's ChaCha20: aead_open_frame decrypts here first, so a forgery
- * never touches buf. Ours: the keystream, block 0 first. */
+ * never touches buf. Ours: the keystream, block 0 first. Only the Poly1305
+ * key is wiped after each message: the rest gives no more than the frame
+ * itself, which stays in the caller's buffers until they are reused. */
 static _Thread_local uint8_t scratch[CHACHA_BLOCK_LEN + AEAD_FRAME_OPENSSL_MAX_LEN];
 static bool vector_chacha_allowed = true;
 
