@@ -76,7 +76,7 @@ build/tools/%: tests/tools/%.c $(REL_OBJ) $(HDRS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(REL_OBJ) $(LIBS)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(WARN) -O1 -g -Isrc -DVSWITCH_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)

@@ -3,6 +3,8 @@
  * strings, and each config parser runs on each. Accepted values are checked
  * against what the parser promises.
  */
+#include "fuzz.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
@@ -10,8 +12,6 @@
 #include <string.h>
 
 #include "config.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_u64(const char *s, uint64_t min, uint64_t max)
 {

@@ -1,11 +1,11 @@
 /* Fuzz the control socket's request parser: any bytes a local client sends. */
+#include "fuzz.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "control.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

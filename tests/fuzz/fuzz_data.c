@@ -12,6 +12,8 @@
  * The bytes before each message are the caller's and must come back as they
  * were.
  */
+#include "fuzz.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,14 +27,6 @@
 #define NOW_MS 1000
 
 enum { KEEP, FLIP, CUT, FLIP_AND_CUT };
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(cond)                                                                            \
-	do {                                                                                   \
-		if (!(cond))                                                                   \
-			abort();                                                               \
-	} while (0)
 
 static const uint8_t key_ab[NOISE_KEY_LEN] = { 0xab, 1, 2, 3 };
 static const uint8_t key_ba[NOISE_KEY_LEN] = { 0xba, 4, 5, 6 };

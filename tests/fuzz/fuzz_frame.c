@@ -6,6 +6,8 @@
  * script of table operations (one op byte, then a MAC), so the fuzzer can
  * also drive moves, aging and the per-port and total limits.
  */
+#include "fuzz.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,19 +21,11 @@
 #define FUZZ_AGE_MS 16u
 #define FUZZ_OP_LEN (1 + FRAME_MAC_LEN)
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* Ascending, so a frame too long for one MTU is too long for all before it. */
 static const unsigned mtus[] = { 0, 68, 576, 1280, 1500, 9000 };
 #define MTU_COUNT (sizeof(mtus) / sizeof(mtus[0]))
 
 static const uint8_t hash_key[16] = { 0x76, 0x73, 0x77, 0x69, 0x74, 0x63, 0x68 };
-
-#define check(cond)                                                                            \
-	do {                                                                                   \
-		if (!(cond))                                                                   \
-			abort();                                                               \
-	} while (0)
 
 static void check_forward(const struct mactable *t, const uint8_t dst[FRAME_MAC_LEN],
 			  uint32_t in_port, uint64_t now_ms)

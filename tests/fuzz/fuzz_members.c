@@ -3,14 +3,14 @@
  * look up every member found (each must be found, under its own key) and a
  * key that was not listed.
  */
+#include "fuzz.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "members.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,6 +6,8 @@
  * (the seeds in tests/fuzz/corpus/noise/) pass authentication and the fuzzer
  * starts from inside the successful paths, not only the length checks.
  */
+#include "fuzz.h"
+
 #include <errno.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -37,20 +39,12 @@ static const uint8_t resp_ephemeral[NOISE_KEY_LEN] = {
 static struct noise_handshake responder, initiator_sent_msg1;
 static uint8_t payload[65536];
 
-static void check(bool ok)
-{
-	if (!ok)
-		abort();
-}
-
 static bool is_known_error(int ret)
 {
 	return ret == -EMSGSIZE || ret == -EBADMSG || ret == -EINVAL;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	uint8_t msg1[NOISE_MSG1_OVERHEAD + sizeof(msg1_payload)], resp_pub[NOISE_KEY_LEN];

@@ -7,6 +7,8 @@
  * ([u16 length][bytes]...) and those are coalesced too. Every buffer is an
  * exact-size heap copy, so that any read past an end is caught.
  */
+#include "fuzz.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,14 +19,6 @@
 #define FUZZ_OUT_CAP (1u << 18)
 #define FUZZ_MAX_PIECES 80 /* more than OFFLOAD_MAX_COALESCE */
 #define MIN_TCP_FRAME (14 + 20 + 20)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(cond)                                                                            \
-	do {                                                                                   \
-		if (!(cond))                                                                   \
-			abort();                                                               \
-	} while (0)
 
 static uint8_t *dup_bytes(const uint8_t *p, size_t len)
 {

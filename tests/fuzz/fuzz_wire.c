@@ -4,13 +4,13 @@
  * on what decodes, and re-encoding of what decodes, which must give back the
  * same bytes.
  */
+#include "fuzz.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wire.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_init(const uint8_t *buf, size_t len, const uint8_t key[NOISE_KEY_LEN])
 {
