@@ -11,6 +11,9 @@
 #define ETHERTYPE_QINQ 0x88a8
 #define IPPROTO_TCP_ 6
 #define IPV4_MIN_LEN 20
+#define IPV4_ID_AT 4
+#define IPV4_FRAG_AT 6 /* flags and fragment offset */
+#define IPV4_DF 0x4000
 #define IPV6_LEN 40
 #define TCP_MIN_LEN 20
 #define TCP_FIN 0x01
@@ -198,7 +201,7 @@ static bool parse_ip(const uint8_t *f, size_t len, struct tcp_view *v)
 		total = get16(ip + 2);
 		/* No fragments: a fragment's TCP header may be elsewhere. */
 		if (ihl < IPV4_MIN_LEN || total < ihl || v->l3 + total > len ||
-		    ip[9] != IPPROTO_TCP_ || (get16(ip + 6) & 0x3fff) != 0)
+		    ip[9] != IPPROTO_TCP_ || (get16(ip + IPV4_FRAG_AT) & 0x3fff) != 0)
 			return false;
 		v->l4 = v->l3 + ihl;
 		v->end = v->l3 + total;
@@ -279,7 +282,7 @@ static void segment_fix(uint8_t *seg, const struct tcp_view *v, size_t i, size_t
 	uint8_t flags = tcp[TCP_FLAGS_AT];
 
 	if (!v->is_v6)
-		put16(seg + v->l3 + 4, (uint16_t)(ip_id + i));
+		put16(seg + v->l3 + IPV4_ID_AT, (uint16_t)(ip_id + i));
 	set_ip_length(seg, v, tcp_len);
 	put32(tcp + TCP_SEQ_AT, seq);
 	if (i + 1 < n)
@@ -311,7 +314,7 @@ int offload_segment_tcp(const uint8_t *frame, size_t len, const struct offload_h
 	if (n > max_segs || n > out_cap / *stride)
 		return -OFFLOAD_TOO_MANY;
 	seq = get32(frame + v.l4 + TCP_SEQ_AT);
-	ip_id = v.is_v6 ? 0 : get16(frame + v.l3 + 4);
+	ip_id = v.is_v6 ? 0 : get16(frame + v.l3 + IPV4_ID_AT);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *seg = out + i * *stride + headroom;
 		size_t off = i * mss;
@@ -404,13 +407,20 @@ size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_
 	struct tcp_view fv, bv;
 	size_t count = 1, gso, total, prev_len;
 	uint32_t next_seq;
+	uint16_t next_id;
 	uint8_t last_flags;
+	bool check_id;
 
 	if (!coalescable(&frames[first], &fv) || fv.hdr_len > OFFLOAD_MAX_HEADERS ||
 	    (f[fv.l4 + TCP_FLAGS_AT] & TCP_PSH))
 		return 1;
 	gso = prev_len = total = fv.payload_len;
 	next_seq = get32(f + fv.l4 + TCP_SEQ_AT) + (uint32_t)gso;
+	/* Without DF an IPv4 ID matters (fragments are joined by it): like the
+	 * kernel's GRO, merge only IDs that count up by one, as the merged
+	 * frame's segments will if it is cut again. With DF they mean nothing. */
+	check_id = !fv.is_v6 && !(get16(f + fv.l3 + IPV4_FRAG_AT) & IPV4_DF);
+	next_id = (uint16_t)(get16(f + fv.l3 + IPV4_ID_AT) + 1);
 	last_flags = f[fv.l4 + TCP_FLAGS_AT];
 	for (size_t j = first + 1; j < n && prev_len == gso && count < OFFLOAD_MAX_COALESCE; j++) {
 		const uint8_t *b = frames[j].data;
@@ -418,9 +428,11 @@ size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_
 		if (!coalescable(&frames[j], &bv) || bv.hdr_len != fv.hdr_len ||
 		    bv.is_v6 != fv.is_v6 || bv.payload_len > gso || !headers_match(f, b, &fv) ||
 		    get32(b + fv.l4 + TCP_SEQ_AT) != next_seq ||
+		    (check_id && get16(b + fv.l3 + IPV4_ID_AT) != next_id) ||
 		    fv.hdr_len - fv.l3 + total + bv.payload_len > IP_MAX_PACKET)
 			break;
 		count++;
+		next_id++;
 		total += bv.payload_len;
 		prev_len = bv.payload_len;
 		next_seq += (uint32_t)bv.payload_len;

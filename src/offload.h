@@ -92,10 +92,10 @@ struct offload_frame {
 /*
  * Starting at frames[first], find how many consecutive frames form one TCP
  * super-frame: same flow, same headers but for lengths, IDs, sequence numbers
- * and checksums, every segment's own TCP checksum right, contiguous sequence
- * numbers, all payloads gso_size long but
- * the last, no flags but ACK (PSH on the last), at most OFFLOAD_MAX_COALESCE
- * frames. first must be below n. Returns the count (1 when the
+ * and checksums, every segment's own IPv4 header and TCP checksums right,
+ * contiguous sequence numbers, IPv4 IDs counting up by one unless DF is set,
+ * all payloads gso_size long but the last, no flags but ACK (PSH on the last),
+ * at most OFFLOAD_MAX_COALESCE frames. first must be below n. Returns the count (1 when the
  * frame cannot be coalesced). For a count above 1, writes into hdr the
  * merged headers (*hdr_len bytes, at most OFFLOAD_MAX_HEADERS) and into vnet
  * the header to write before them; the payloads follow each frame's headers.

@@ -987,6 +987,8 @@ enum co_mut {
 	CM_UDP, CM_V6_EXT, CM_TRUNC,
 	CM_BAD_CSUM, /* last payload byte flipped after the checksum was computed */
 	CM_BAD_IP_CSUM, /* a bit of the IPv4 header checksum flipped */
+	CM_NO_DF,       /* every segment without DF (IP IDs count up by one) */
+	CM_NO_DF_ID,    /* ... and the victim's IP ID out of step */
 };
 
 struct co_case {
@@ -1075,7 +1077,8 @@ static const struct co_case co_cases[] = {
 	{ 66, true, false, 4, 100, 0, 1, CM_V6_EXT, 0, 1 },
 	{ 67, false, false, 4, 100, 0, 1, CM_TRUNC, 0, 1 },
 	{ 68, false, false, 4, 100, 0, 0, CM_TRUNC, 0, 1 },
-	/* IP IDs and checksums are the merge's to rewrite, not to match. */
+	/* With DF, IP IDs are the merge's to rewrite, not to match (so are
+	 * checksums, once each is right). */
 	{ 69, false, false, 4, 100, 0, 2, CM_IP_ID, 0, 4 },
 	/* 65535-byte IP packet: exactly, and one byte over. */
 	{ 70, false, false, 47, 1400, 0, 46, CM_LEN, ROOM_V4, 47 },
@@ -1102,6 +1105,15 @@ static const struct co_case co_cases[] = {
 	{ 85, false, false, 4, 100, 0, 2, CM_BAD_IP_CSUM, 0, 2 },
 	{ 86, false, false, 4, 100, 0, 0, CM_BAD_IP_CSUM, 0, 1 },
 	{ 87, false, true, 4, 100, 0, 1, CM_BAD_IP_CSUM, 0, 1 },
+	/* Without DF the IDs matter (fragments are reassembled by them) and
+	 * must count up by one, as the merged frame's segments will; the
+	 * trains' IDs wrap past 0xffff from the 16th segment. */
+	{ 88, false, false, 4, 100, 0, 0, CM_NO_DF, 0, 4 },
+	{ 89, false, false, 20, 10, 0, 0, CM_NO_DF, 0, 20 },
+	{ 90, false, true, 4, 100, 0, 2, CM_NO_DF_ID, 0, 2 },
+	{ 91, false, false, 20, 10, 0, 17, CM_NO_DF_ID, 0, 17 },
+	{ 92, false, false, 4, 100, 1, 1, CM_NO_DF_ID, 0, 1 },
+	{ 93, false, false, 4, 100, 2, 1, CM_NO_DF_ID, 0, 2 },
 };
 
 /* Mutations of the victim's spec; the rest are made after building. */
@@ -1171,6 +1183,10 @@ static void build_train(struct train *t, const struct co_case *c)
 		s.tcp_opt_len = TS_OPT_LEN;
 		s.seq = seq;
 		s.ip_id = (uint16_t)(0xfff0 + k);
+		if (c->mut == CM_NO_DF || c->mut == CM_NO_DF_ID)
+			s.frag = 0;
+		if (k == c->victim && c->mut == CM_NO_DF_ID)
+			s.ip_id = (uint16_t)(s.ip_id + 2);
 		s.payload = pattern + k * c->mss % 4096;
 		s.payload_len = c->mss;
 		if (k == c->victim)
