@@ -117,6 +117,7 @@ struct vswitch {
 	int udp_fd;
 	struct control control;
 	uint64_t control_dropped; /* clients dropped for errors or time */
+	uint64_t rx_errors;       /* receive calls that failed (not EAGAIN) */
 	struct udp_rx rx;
 	struct udp_tx tx;
 	uint8_t *pool; /* from proto_data_buf_alloc */

@@ -58,6 +58,12 @@ struct udp_rx {
 	uint8_t *cmsgs;
 	uint16_t *seg_size; /* per message: the GRO segment size, or its length */
 };
+/* Receive batches a daemon takes per wake-up before it goes back to epoll
+ * (level-triggered: whatever is left wakes it again at once). A flood that
+ * keeps every batch full cannot then starve timers, signals or the control
+ * socket. */
+#define UDP_RX_ROUNDS 8
+
 int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size, size_t headroom);
 void udp_rx_free(struct udp_rx *rx);
 static inline uint8_t *udp_rx_buf(struct udp_rx *rx, unsigned i)

@@ -476,7 +476,7 @@ static void on_datagram(struct vport *vp, uint8_t *msg, size_t len)
 
 static void on_udp(struct vport *vp)
 {
-	int n;
+	int n, rounds = 0;
 
 	do {
 		n = udp_rx_batch(vp->udp_fd, &vp->rx);
@@ -488,15 +488,18 @@ static void on_udp(struct vport *vp)
 		vp->now_ms = loop_now_ms();
 		for (int i = 0; i < n; i++) {
 			uint8_t *buf = udp_rx_buf(&vp->rx, (unsigned)i);
-			size_t total = vp->rx.msgs[i].msg_len, seg = vp->rx.seg_size[i];
+			size_t total = vp->rx.msgs[i].msg_len, seg = vp->rx.seg_size[i], off = 0;
 
 			/* With GRO one message is a run of datagrams, each seg bytes
-			 * but the last. */
-			for (size_t off = 0; off < total; off += seg)
+			 * but the last (an empty datagram is a run of one, counted as
+			 * short). */
+			do {
 				on_datagram(vp, buf + off, total - off < seg ? total - off : seg);
+				off += seg;
+			} while (off < total);
 		}
 		deliver_pending(vp);
-	} while (n < 0 || n == (int)vp->rx.cap);
+	} while (++rounds < UDP_RX_ROUNDS && (n < 0 || n == (int)vp->rx.cap));
 	udp_tx_flush(&vp->tx, vp->udp_fd);
 }
 

@@ -393,27 +393,34 @@ static void on_datagram(struct vswitch *sw, uint8_t *msg, size_t len, const stru
 
 static void on_udp(struct vswitch *sw)
 {
-	int n;
+	int n, rounds = 0;
 
 	do {
 		n = udp_rx_batch(sw->udp_fd, &sw->rx);
+		if (n < 0) {
+			sw->rx_errors++;
+			continue;
+		}
 		sw->now_ms = loop_now_ms();
 		for (int i = 0; i < n; i++) {
 			uint8_t *buf = udp_rx_buf(&sw->rx, (unsigned)i);
-			size_t total = sw->rx.msgs[i].msg_len, seg = sw->rx.seg_size[i];
+			size_t total = sw->rx.msgs[i].msg_len, seg = sw->rx.seg_size[i], off = 0;
 			struct endpoint from;
 
 			from.len = sw->rx.msgs[i].msg_hdr.msg_namelen;
 			memcpy(&from.addr, &sw->rx.addrs[i], sizeof(from.addr));
 			/* With GRO one message is a run of datagrams from one sender,
-			 * each seg bytes but the last. Unicast frames are resealed in
+			 * each seg bytes but the last (an empty datagram is a run of
+			 * one, counted as short). Unicast frames are resealed in
 			 * place, so a run to one port leaves as one GSO send. */
-			for (size_t off = 0; off < total; off += seg)
+			do {
 				on_datagram(sw, buf + off, total - off < seg ? total - off : seg,
 					    &from);
+				off += seg;
+			} while (off < total);
 		}
 		flush(sw);
-	} while (n == (int)sw->rx.cap);
+	} while (++rounds < UDP_RX_ROUNDS && (n < 0 || n == (int)sw->rx.cap));
 }
 
 /* ---- timers ---- */

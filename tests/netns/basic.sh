@@ -349,6 +349,34 @@ check_blast() {
 	return 0
 }
 
+# A flood keeps the switch's receive batches full: it must still go back to
+# its event loop, so its control socket (and its timers and signals) get a turn.
+check_flood_responsive() {
+	local blasters=() pid t0 t1 slow=0
+	for seed in 5 6; do
+		# Not through n: $! must be udpblast itself, to stop it below.
+		ip netns exec "$(ns p4)" "$BLAST" -g -k "$(pubkey sw)" "$SW_V4" "$SWITCH_PORT" \
+			500000000 "$seed" >/dev/null &
+		blasters+=($!)
+		AUX_PIDS+=("$!")
+	done
+	sleep 1
+	for _ in 1 2 3; do
+		t0=$(date +%s%N)
+		timeout 3 "$VSWITCH" show --control "$TMP/sw.sock" | grep -q '^switch' || slow=1
+		t1=$(date +%s%N)
+		note "vswitch show under a flood: $(((t1 - t0) / 1000000)) ms"
+	done
+	for pid in "${blasters[@]}"; do
+		proc_alive "$pid" || bad "a blaster ended early: the flood was shorter than the check"
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	((slow == 0)) || bad "vswitch show got no answer within 3 s during a flood"
+	daemon_running sw || bad "the switch is no longer running"
+	wait_for 5 p1_reaches_p2_p3 || bad "pings fail after the flood"
+}
+
 control_dropped_rose() { (($(switch_drop sw control_dropped) > $1)); }
 
 # The control socket shares the switch's event loop with the data path: a
@@ -476,10 +504,11 @@ check g "large transfers arrive intact, with and without offloads" check_transfe
 check h "ports find a restarted switch within 15 s" check_switch_restart
 check i "a restarted port rejoins" check_port_restart
 check j "a burst of junk datagrams changes nothing" check_blast
-check k "SIGHUP member removal cuts a port off, re-adding restores it" check_sighup
-check l "bad flags and files are refused clearly" check_bad_input
-check m "802.1Q-tagged frames pass through untouched" check_vlan
-check n "stalled control clients do not stop forwarding" check_control_stall
-check o "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
+check k "the switch answers its control socket during a flood" check_flood_responsive
+check l "SIGHUP member removal cuts a port off, re-adding restores it" check_sighup
+check m "bad flags and files are refused clearly" check_bad_input
+check n "802.1Q-tagged frames pass through untouched" check_vlan
+check o "stalled control clients do not stop forwarding" check_control_stall
+check p "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
 checks_summary

@@ -20,6 +20,11 @@
  * switch and only hears the switch's address, and an attacker on the path can
  * forge that address, so this is how junk reaches a port at all.
  *
+ * With -g (needs -k), only handshake initiations with a valid mac1 are sent,
+ * GSO_BURST at a time in one UDP GSO send, so the datagrams come faster than
+ * a receiver can work through them and its receive batches stay full: a flood
+ * as a determined sender would make it.
+ *
  * A test tool: the same SEED sends the same datagrams. Exits 0 once COUNT
  * datagrams were attempted; send errors (a full buffer, ICMP unreachable) are
  * counted and printed, not fatal.
@@ -29,6 +34,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,6 +58,8 @@ struct crafted {
 	uint8_t version, type, reserved;
 	size_t len;
 };
+
+#define GSO_BURST 64
 
 struct blaster {
 	uint64_t rng;
@@ -270,7 +278,8 @@ static bool parse_u64(const char *s, uint64_t *out)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: udpblast [-k PUBKEY] [-s SRC-ADDR:SRC-PORT] HOST PORT COUNT [SEED]\n");
+	fprintf(stderr,
+		"usage: udpblast [-k PUBKEY [-g]] [-s SRC-ADDR:SRC-PORT] HOST PORT COUNT [SEED]\n");
 	return 2;
 }
 
@@ -315,16 +324,52 @@ static int open_socket(const struct target *t)
 	return fd;
 }
 
+/* -g: COUNT initiations, GSO_BURST per send; returns how many sends failed. */
+static uint64_t flood(struct blaster *b, int fd, const struct target *t, uint64_t count)
+{
+	static uint8_t burst[GSO_BURST * WIRE_INIT_LEN];
+	char control[CMSG_SPACE(sizeof(uint16_t))] = { 0 };
+	struct iovec iov = { .iov_base = burst };
+	struct msghdr mh = {
+		.msg_name = (void *)&t->to,
+		.msg_namelen = t->to_len,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control,
+		.msg_controllen = sizeof(control),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	uint16_t seg = WIRE_INIT_LEN;
+	uint64_t errors = 0;
+
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	for (size_t i = 0; i < GSO_BURST; i++) {
+		make_handshake_with_mac1(b, WIRE_HANDSHAKE_INIT);
+		memcpy(burst + i * WIRE_INIT_LEN, b->buf, WIRE_INIT_LEN);
+	}
+	for (uint64_t sent = 0; sent < count; sent += GSO_BURST) {
+		iov.iov_len = (count - sent < GSO_BURST ? count - sent : GSO_BURST) * WIRE_INIT_LEN;
+		if (sendmsg(fd, &mh, 0) < 0)
+			errors++;
+	}
+	return errors;
+}
+
 int main(int argc, char **argv)
 {
 	static struct blaster b; /* 64 KiB buffer: keep it off the stack */
 	struct target t = { 0 };
 	uint64_t count, seed = 1, bytes = 0, errors = 0;
 	int opt, fd;
+	bool gso = false;
 
 	if (sodium_init() < 0)
 		return 1;
-	while ((opt = getopt(argc, argv, "k:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "gk:s:")) != -1) {
+		gso |= opt == 'g';
 		if (opt == 'k' && !set_mac1_key(&b, optarg))
 			return 2;
 		if (opt == 's' && resolve_endpoint(optarg, &t.from, &t.from_len) < 0)
@@ -349,9 +394,19 @@ int main(int argc, char **argv)
 	table_build(&b);
 	if (resolve(argv[0], argv[1], &t.to, &t.to_len) < 0)
 		return 2;
+	if (gso && !b.has_mac1_key)
+		return usage();
 	fd = open_socket(&t);
 	if (fd < 0)
 		return 1;
+	if (gso) {
+		errors = flood(&b, fd, &t, count);
+		close(fd);
+		printf("udpblast: sent %" PRIu64 " initiations in GSO bursts (%" PRIu64
+		       " sends failed) to %s port %s\n",
+		       count, errors, argv[0], argv[1]);
+		return 0;
+	}
 	for (uint64_t i = 0; i < count; i++) {
 		size_t len = make_datagram(&b);
 
