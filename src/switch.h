@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "admit.h"
 #include "control.h"
 #include "frame.h"
 #include "key.h"
@@ -29,29 +30,7 @@
 #define RX_BATCH 64u
 #define TX_POOL 64u
 #define MEMBERS_FILE_MAX (16u << 20)
-/*
- * Handshakes the switch works through per HANDSHAKE_WINDOW_MS. Each costs two
- * X25519 operations, and anyone who knows the switch's public key can make
- * messages that pass mac1, so without a limit a flood of them could take all
- * the CPU from members' traffic. 200 per 100 ms is 2,000 a second: every one
- * of SWITCH_MAX_PORTS ports rekeys every 120 s (~34/s), and a switch restart
- * brings back 4,096 ports in about two seconds. Refused initiations are
- * counted; their ports retry within seconds.
- */
-#define HANDSHAKE_WINDOW_MS 100u
-#define HANDSHAKE_BURST 200u
-/*
- * Before that global budget, each sending host (an IPv4 address or an IPv6
- * /64, hashed into HANDSHAKE_SOURCES buckets) gets its own: half of it, so
- * one host cannot use up the global budget, while a NAT with hundreds of
- * ports behind it still gets them all back after a restart within seconds.
- * And an initiation from the current address of a connected port (a rekey)
- * bypasses the global budget: a flood from elsewhere cannot cut off ports
- * that are connected. (WireGuard's cookie replies would also protect new
- * connections from spoofed floods; see docs/protocol.md.)
- */
-#define HANDSHAKE_SOURCES 1024u
-#define HANDSHAKE_SOURCE_BURST (HANDSHAKE_BURST / 2)
+/* Which handshake initiations the switch works through: src/admit.h. */
 /* Direct-mapped: endpoint hash -> slot + 1 of the connected port seen there. */
 #define ENDPOINT_CACHE 8192u
 
@@ -83,6 +62,7 @@ struct port {
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
 	uint64_t last_handshake_ms; /* monotonic, for the status view */
 	uint32_t connected_at;  /* position in vswitch.connected while connected */
+	struct ratelimit rekeys; /* its initiations from its endpoint (admit.h) */
 	struct port_stats st;
 };
 
@@ -126,8 +106,8 @@ struct vswitch {
 	uint64_t now_ms, started_ms, last_age_ms;
 	uint64_t rx_header[WIRE_ERR_COUNT];
 	uint64_t drop[SWITCH_DROP_COUNT];
-	struct ratelimit unknown_key_log, roam_log, handshakes;
-	struct ratelimit handshake_sources[HANDSHAKE_SOURCES];
+	struct ratelimit unknown_key_log, roam_log;
+	struct admit admit;
 	uint16_t endpoint_cache[ENDPOINT_CACHE];
 	uint8_t hash_key[16];
 	bool running;

@@ -173,30 +173,30 @@ static uint16_t *endpoint_cache_entry(struct vswitch *sw, const struct endpoint 
 	return &sw->endpoint_cache[endpoint_hash(e, sw->hash_key, false) % ENDPOINT_CACHE];
 }
 
-/* Call when a port connects or moves: its address earns the rekey bypass. */
+/* Call when a port connects or moves: its endpoint earns the rekey allowance (admit.h). */
 static void remember_endpoint(struct vswitch *sw, struct port *p)
 {
 	*endpoint_cache_entry(sw, &p->endpoint) = (uint16_t)(switch_slot_of(sw, p) + 1);
 }
 
-static bool is_connected_endpoint(struct vswitch *sw, const struct endpoint *from)
+/* The connected port whose current endpoint is exactly from, or NULL. */
+static struct port *connected_port_at(struct vswitch *sw, const struct endpoint *from)
 {
 	uint16_t e = *endpoint_cache_entry(sw, from);
 
 	/* Entries are never removed; a stale or overwritten one fails this check. */
-	return e && sw->ports[e - 1].is_connected &&
-	       endpoint_equal(&sw->ports[e - 1].endpoint, from);
+	if (e && sw->ports[e - 1].is_connected && endpoint_equal(&sw->ports[e - 1].endpoint, from))
+		return &sw->ports[e - 1];
+	return NULL;
 }
 
 static bool handshake_allowed(struct vswitch *sw, const struct endpoint *from)
 {
-	struct ratelimit *source = &sw->handshake_sources[endpoint_hash(from, sw->hash_key, true) %
-							  HANDSHAKE_SOURCES];
+	struct port *p = connected_port_at(sw, from);
 
-	if (!ratelimit_allow_n(source, sw->now_ms, HANDSHAKE_WINDOW_MS, HANDSHAKE_SOURCE_BURST))
-		return false;
-	return is_connected_endpoint(sw, from) ||
-	       ratelimit_allow_n(&sw->handshakes, sw->now_ms, HANDSHAKE_WINDOW_MS, HANDSHAKE_BURST);
+	if (p)
+		return admit_rekey(&sw->admit, &p->rekeys, sw->now_ms);
+	return admit_new(&sw->admit, endpoint_hash(from, sw->hash_key, true), sw->now_ms);
 }
 
 static void note_endpoint(struct vswitch *sw, struct port *p, const struct endpoint *from)
