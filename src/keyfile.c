@@ -54,7 +54,8 @@ int keyfile_read(const char *path, unsigned char key[NOISE_KEY_LEN], char *err, 
 	char why[160];
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO here is refused below instead of waited on. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot open key file %s: %s", path, strerror(errno));

@@ -461,22 +461,24 @@ static int read_text_file(const char *path, char **text, size_t *len, char *err,
 	int fd, ret = 0;
 
 	*text = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO here is refused below instead of waited on (a
+	 * reload would hang the running switch). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, err_len, "cannot open %s: %s", path, strerror(errno));
+		snprintf(err, err_len, "cannot open members file %s: %s", path, strerror(errno));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MEMBERS_FILE_MAX) {
 		ret = -EINVAL;
-		snprintf(err, err_len, "%s is not a regular file of at most %u bytes", path,
-			 MEMBERS_FILE_MAX);
+		snprintf(err, err_len, "members file %s is not a regular file of at most %u bytes",
+			 path, MEMBERS_FILE_MAX);
 		goto out;
 	}
 	*text = malloc((size_t)st.st_size + 1);
 	if (!*text) {
 		ret = -ENOMEM;
-		snprintf(err, err_len, "out of memory reading %s", path);
+		snprintf(err, err_len, "out of memory reading members file %s", path);
 		goto out;
 	}
 	*len = 0;
@@ -484,7 +486,7 @@ static int read_text_file(const char *path, char **text, size_t *len, char *err,
 		*len += (size_t)n;
 	if (n < 0) {
 		ret = -errno;
-		snprintf(err, err_len, "cannot read %s: %s", path, strerror(errno));
+		snprintf(err, err_len, "cannot read members file %s: %s", path, strerror(errno));
 	}
 out:
 	close(fd);

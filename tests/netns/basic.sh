@@ -470,6 +470,18 @@ check_bad_input() {
 	expect_refusal "vswitch, bad key in members" "line 2" sw \
 		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/bad-members" \
 		--control "$TMP/bad.sock"
+	# A FIFO where a file should be: refused at once, not waited on (a
+	# reload would otherwise hang a running switch).
+	mkfifo "$TMP/fifo"
+	expect_refusal "vswitch, key file is a FIFO" "not a regular file" sw \
+		"$VSWITCH" --listen 51999 --key "$TMP/fifo" --members "$TMP/members" \
+		--control "$TMP/bad.sock"
+	expect_refusal "vswitch, members file is a FIFO" "members file $TMP/fifo" sw \
+		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/fifo" \
+		--control "$TMP/bad.sock"
+	expect_refusal "vswitch, no members file" "members file $TMP/none" sw \
+		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/none" \
+		--control "$TMP/bad.sock"
 	expect_refusal "vswitch --bogus" "--bogus" sw "$VSWITCH" --bogus
 	expect_refusal "vport --bogus" "--bogus" p1 "$VPORT" --bogus
 }
