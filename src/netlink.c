@@ -97,6 +97,20 @@ int netlink_link_setup(int ifindex, unsigned mtu, const unsigned char mac[6], ch
 	return transact(&req, "set MTU and MAC address and bring link up", err, err_len);
 }
 
+int netlink_link_gso_max_segs(int ifindex, unsigned segs, char *err, size_t err_len)
+{
+	struct request req;
+	uint32_t segs32 = segs;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	req.nh.nlmsg_type = RTM_NEWLINK;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = ifindex;
+	add_attr(&req, IFLA_GSO_MAX_SEGS, &segs32, sizeof(segs32));
+	return transact(&req, "set the most segments of a TSO frame", err, err_len);
+}
+
 int netlink_addr_add(int ifindex, const struct config_cidr *cidr, char *err, size_t err_len)
 {
 	size_t alen = cidr->family == AF_INET ? 4 : 16;

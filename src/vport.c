@@ -693,6 +693,14 @@ static int setup_tap(struct vport *vp)
 	for (unsigned i = 0; i < vp->opt.address_count; i++)
 		if (netlink_addr_add(vp->ifindex, &vp->addresses[i], err, sizeof(err)) < 0)
 			return cli_fail(PROG, "%s: %s", vp->opt.tap, err);
+	/* A super-frame is cut into at most SEGMENTS_MAX segments at once; by
+	 * default the kernel makes up to 65,535 (a small MSS), which would be
+	 * dropped whole. An older kernel may refuse: then those are counted
+	 * as tap_bad_offload. */
+	if (!vp->opt.no_offload &&
+	    netlink_link_gso_max_segs(vp->ifindex, SEGMENTS_MAX, err, sizeof(err)) < 0)
+		log_warn("%s: %s; super-frames of more than %u segments will be dropped",
+			 vp->opt.tap, err, SEGMENTS_MAX);
 	key_derive_mac(mac, vp->id.pub);
 	if (netlink_link_setup(vp->ifindex, (unsigned)vp->opt.mtu, mac, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s: %s", vp->opt.tap, err);
