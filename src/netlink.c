@@ -78,17 +78,23 @@ out:
 	return ret;
 }
 
+/* An RTM_NEWLINK request that changes the existing link ifindex. */
+static void link_request(struct request *req, int ifindex)
+{
+	memset(req, 0, sizeof(*req));
+	req->nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	req->nh.nlmsg_type = RTM_NEWLINK;
+	req->ifi.ifi_family = AF_UNSPEC;
+	req->ifi.ifi_index = ifindex;
+}
+
 int netlink_link_setup(int ifindex, unsigned mtu, const unsigned char mac[6], char *err,
 		       size_t err_len)
 {
 	struct request req;
 	uint32_t mtu32 = mtu;
 
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	req.nh.nlmsg_type = RTM_NEWLINK;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = ifindex;
+	link_request(&req, ifindex);
 	req.ifi.ifi_flags = IFF_UP;
 	req.ifi.ifi_change = IFF_UP;
 	add_attr(&req, IFLA_MTU, &mtu32, sizeof(mtu32));
@@ -102,11 +108,7 @@ int netlink_link_gso_max_segs(int ifindex, unsigned segs, char *err, size_t err_
 	struct request req;
 	uint32_t segs32 = segs;
 
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	req.nh.nlmsg_type = RTM_NEWLINK;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = ifindex;
+	link_request(&req, ifindex);
 	add_attr(&req, IFLA_GSO_MAX_SEGS, &segs32, sizeof(segs32));
 	return transact(&req, "set the most segments of a TSO frame", err, err_len);
 }
