@@ -95,10 +95,11 @@ struct offload_frame {
  * and checksums, every segment's own IPv4 header and TCP checksums right,
  * contiguous sequence numbers, IPv4 IDs counting up by one unless DF is set,
  * all payloads gso_size long but the last, no flags but ACK (PSH on the last),
- * at most OFFLOAD_MAX_COALESCE frames. first must be below n. Returns the count (1 when the
- * frame cannot be coalesced). For a count above 1, writes into hdr the
- * merged headers (*hdr_len bytes, at most OFFLOAD_MAX_HEADERS) and into vnet
- * the header to write before them; the payloads follow each frame's headers.
+ * at most OFFLOAD_MAX_COALESCE frames. first must be below n. Returns the
+ * count (1 when the frame cannot be coalesced). For a count above 1, writes
+ * into hdr the merged headers (*hdr_len bytes, at most OFFLOAD_MAX_HEADERS)
+ * and into vnet the header to write before them; the payloads follow each
+ * frame's headers.
  */
 size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_t first,
 			     uint8_t vnet[OFFLOAD_VNET_HDR_LEN], uint8_t hdr[OFFLOAD_MAX_HEADERS],
