@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -370,6 +371,7 @@ static int write_all(int fd, const char *p, size_t len)
 
 int control_query(const char *path, const char *request, FILE *out, char *err, size_t err_len)
 {
+	const struct timeval timeout = { .tv_sec = CONTROL_QUERY_TIMEOUT_S };
 	struct sockaddr_un sun;
 	char buf[4096];
 	int fd, ret, write_ret;
@@ -389,6 +391,12 @@ int control_query(const char *path, const char *request, FILE *out, char *err, s
 			 strerror(errno));
 		goto out;
 	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot set a timeout on the socket: %s", strerror(errno));
+		goto out;
+	}
 	snprintf(buf, sizeof(buf), "%s\n", request);
 	/* A busy daemon may answer and close before the request is sent: read
 	 * its answer before reporting that the request could not be written. */
@@ -398,6 +406,12 @@ int control_query(const char *path, const char *request, FILE *out, char *err, s
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			snprintf(err, err_len, "no answer from %s for %d s (is the daemon stuck?)",
+				 path, CONTROL_QUERY_TIMEOUT_S);
+			close(fd);
+			return -ETIMEDOUT;
+		}
 		if (n < 0) {
 			ret = -errno;
 			break;

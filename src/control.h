@@ -74,7 +74,9 @@ unsigned control_serve(struct control *c, uint64_t now_ms);
 
 /* Client side: send request to the daemon at path and copy the answer to out.
  * Returns 0 or a negative errno with a reason in err: -EPROTO when the daemon
- * refused ("error: ..."; nothing is written to out). */
+ * refused ("error: ..."; nothing is written to out), -ETIMEDOUT when it sent
+ * nothing for CONTROL_QUERY_TIMEOUT_S (a stopped or stuck daemon). */
+#define CONTROL_QUERY_TIMEOUT_S 5
 int control_query(const char *path, const char *request, FILE *out, char *err, size_t err_len);
 
 /* Parse a request line: the bytes up to the first newline, printable ASCII

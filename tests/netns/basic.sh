@@ -434,6 +434,16 @@ check_control_stall() {
 	wait_for 8 control_dropped_rose "$before" || bad "the silent client was not dropped"
 	wait "$silent" || bad "the silent client failed"
 	note "control_dropped: $before -> $(switch_drop sw control_dropped)"
+	# A daemon that does not answer at all (stopped here): show gives up
+	# with a reason instead of waiting for ever.
+	local status=0 t0
+	t0=$(now)
+	kill -STOP "${DAEMON_PID[sw]}"
+	out=$(timeout 15 "$VSWITCH" show --control "$TMP/sw.sock" 2>&1) || status=$?
+	kill -CONT "${DAEMON_PID[sw]}"
+	note "show to a stopped switch: exit $status after $(elapsed "$t0") s: $(head -n 1 <<<"$out")"
+	((status != 0 && status != 124)) || bad "show to a stopped switch: exit $status"
+	[[ $out == *"no answer"* ]] || bad "show to a stopped switch did not say it got no answer"
 }
 
 switch_lists() { switch_show sw | grep -q "^port $1\$"; }
