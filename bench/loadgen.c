@@ -837,14 +837,15 @@ static void receive_port(struct loadgen *lg, uint32_t port)
 			return;
 		}
 		lg->now_ms = loop_now_ms();
-		for (int i = 0; i < n; i++) {
-			uint8_t *buf = udp_rx_buf(&lg->rx, (unsigned)i);
-			size_t total = lg->rx.msgs[i].msg_len, seg = lg->rx.seg_size[i];
+		for (unsigned i = 0; i < (unsigned)n; i++) {
+			size_t count = udp_rx_count(&lg->rx, i);
 
-			/* With GRO one message is a run of datagrams, each seg bytes
-			 * but the last. */
-			for (size_t off = 0; off < total; off += seg)
-				on_datagram(lg, port, buf + off, total - off < seg ? total - off : seg);
+			for (size_t k = 0; k < count; k++) {
+				size_t len;
+				uint8_t *msg = udp_rx_datagram(&lg->rx, i, k, &len);
+
+				on_datagram(lg, port, msg, len);
+			}
 		}
 	} while (n == (int)lg->rx.cap);
 }

@@ -73,6 +73,22 @@ static inline uint8_t *udp_rx_buf(struct udp_rx *rx, unsigned i)
 /* Receive up to cap datagrams without blocking. Returns how many (0 when none
  * is waiting) or a negative errno. */
 int udp_rx_batch(int fd, struct udp_rx *rx);
+/* The datagrams in message i: with GRO a run, each seg_size[i] bytes but the
+ * last; an empty datagram counts as one, of 0 bytes, so that it is seen. */
+static inline size_t udp_rx_count(const struct udp_rx *rx, unsigned i)
+{
+	size_t total = rx->msgs[i].msg_len, seg = rx->seg_size[i];
+
+	return total == 0 ? 1 : (total + seg - 1) / seg;
+}
+/* Datagram k of message i (k < udp_rx_count), its length in *len. */
+static inline uint8_t *udp_rx_datagram(struct udp_rx *rx, unsigned i, size_t k, size_t *len)
+{
+	size_t total = rx->msgs[i].msg_len, seg = rx->seg_size[i], off = k * seg;
+
+	*len = total - off < seg ? total - off : seg;
+	return udp_rx_buf(rx, i) + off;
+}
 
 /*
  * Send side: a queue of datagrams flushed with sendmmsg. Entries point at

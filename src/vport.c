@@ -486,17 +486,15 @@ static void on_udp(struct vport *vp)
 			continue;
 		}
 		vp->now_ms = loop_now_ms();
-		for (int i = 0; i < n; i++) {
-			uint8_t *buf = udp_rx_buf(&vp->rx, (unsigned)i);
-			size_t total = vp->rx.msgs[i].msg_len, seg = vp->rx.seg_size[i], off = 0;
+		for (unsigned i = 0; i < (unsigned)n; i++) {
+			size_t count = udp_rx_count(&vp->rx, i);
 
-			/* With GRO one message is a run of datagrams, each seg bytes
-			 * but the last (an empty datagram is a run of one, counted as
-			 * short). */
-			do {
-				on_datagram(vp, buf + off, total - off < seg ? total - off : seg);
-				off += seg;
-			} while (off < total);
+			for (size_t k = 0; k < count; k++) {
+				size_t len;
+				uint8_t *msg = udp_rx_datagram(&vp->rx, i, k, &len);
+
+				on_datagram(vp, msg, len);
+			}
 		}
 		deliver_pending(vp);
 	} while (++rounds < UDP_RX_ROUNDS && (n < 0 || n == (int)vp->rx.cap));

@@ -402,22 +402,20 @@ static void on_udp(struct vswitch *sw)
 			continue;
 		}
 		sw->now_ms = loop_now_ms();
-		for (int i = 0; i < n; i++) {
-			uint8_t *buf = udp_rx_buf(&sw->rx, (unsigned)i);
-			size_t total = sw->rx.msgs[i].msg_len, seg = sw->rx.seg_size[i], off = 0;
+		for (unsigned i = 0; i < (unsigned)n; i++) {
+			size_t count = udp_rx_count(&sw->rx, i);
 			struct endpoint from;
 
 			from.len = sw->rx.msgs[i].msg_hdr.msg_namelen;
 			memcpy(&from.addr, &sw->rx.addrs[i], sizeof(from.addr));
-			/* With GRO one message is a run of datagrams from one sender,
-			 * each seg bytes but the last (an empty datagram is a run of
-			 * one, counted as short). Unicast frames are resealed in
-			 * place, so a run to one port leaves as one GSO send. */
-			do {
-				on_datagram(sw, buf + off, total - off < seg ? total - off : seg,
-					    &from);
-				off += seg;
-			} while (off < total);
+			/* A GRO run comes from one sender. Unicast frames are resealed
+			 * in place, so a run to one port leaves as one GSO send. */
+			for (size_t k = 0; k < count; k++) {
+				size_t len;
+				uint8_t *msg = udp_rx_datagram(&sw->rx, i, k, &len);
+
+				on_datagram(sw, msg, len, &from);
+			}
 		}
 		flush(sw);
 	} while (++rounds < UDP_RX_ROUNDS && (n < 0 || n == (int)sw->rx.cap));
@@ -454,7 +452,7 @@ static void on_tick(struct vswitch *sw)
 
 /* ---- members ---- */
 
-static int read_text_file(const char *path, char **text, size_t *len, char *err, size_t err_len)
+static int read_members_file(const char *path, char **text, size_t *len, char *err, size_t err_len)
 {
 	struct stat st;
 	ssize_t n;
@@ -502,7 +500,7 @@ static int load_members(const char *path, struct members *out, char *err, size_t
 	char why[200];
 	char *text;
 	size_t len = 0;
-	int ret = read_text_file(path, &text, &len, err, err_len);
+	int ret = read_members_file(path, &text, &len, err, err_len);
 
 	if (ret < 0)
 		return ret;
