@@ -10,6 +10,20 @@
 #include <time.h>
 #include <unistd.h>
 
+int loop_defer_sighup(char *err, size_t err_len)
+{
+	sigset_t mask;
+	int e;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == 0)
+		return 0;
+	e = errno;
+	snprintf(err, err_len, "cannot block SIGHUP: %s", strerror(e));
+	return -e;
+}
+
 int loop_init(struct loop *l, char *err, size_t err_len)
 {
 	struct itimerspec tick = {

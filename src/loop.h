@@ -20,6 +20,11 @@ struct loop {
 	int epfd, sigfd, timerfd;
 };
 
+/* Hold SIGHUP from here on until loop_init's signalfd delivers it, so that a
+ * reload sent while the daemon starts up does not kill it (SIGINT and SIGTERM
+ * still stop a daemon that is starting). Returns 0 or a negative errno with a
+ * reason in err. */
+int loop_defer_sighup(char *err, size_t err_len);
 /* Returns 0 or a negative errno with a reason in err. */
 int loop_init(struct loop *l, char *err, size_t err_len);
 void loop_free(struct loop *l);

@@ -712,6 +712,8 @@ static int setup(struct vport *vp)
 	uint16_t port;
 	bool ok;
 
+	if (loop_defer_sighup(err, sizeof(err)) < 0)
+		return cli_fail(PROG, "%s", err);
 	if (sodium_init() < 0)
 		return cli_fail(PROG, "cannot initialise libsodium");
 	if (check_values(vp, host, &port) != 0)

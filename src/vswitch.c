@@ -633,6 +633,8 @@ static int setup(struct vswitch *sw)
 	uint16_t port;
 	bool ok;
 
+	if (loop_defer_sighup(err, sizeof(err)) < 0)
+		return cli_fail(PROG, "%s", err);
 	if (sodium_init() < 0)
 		return cli_fail(PROG, "cannot initialise libsodium");
 	if (!config_parse_hostport(sw->opt.listen, true, host, &port, err, sizeof(err)))
