@@ -369,8 +369,11 @@ static void build_out(struct udp_tx *tx, unsigned m, unsigned first, unsigned co
 	tx->out_count[m] = count;
 }
 
-/* Send out messages [0, n); a message the kernel refuses is dropped and counted
- * (a GSO one is retried datagram by datagram: the path may not allow it). */
+/* Send out messages [0, n); a message the kernel refuses is dropped and counted.
+ * A GSO one is retried datagram by datagram: the path may not allow it (its
+ * MTU below a segment, which Linux 6.13 and later report as EMSGSIZE, earlier
+ * ones as EINVAL; sent alone, such a datagram is fragmented). A full send
+ * buffer drops what is left: every further call would fail the same way. */
 static void send_out(struct udp_tx *tx, int fd, unsigned n)
 {
 	unsigned done = 0;
@@ -384,7 +387,13 @@ static void send_out(struct udp_tx *tx, int fd, unsigned n)
 			done += (unsigned)sent;
 			continue;
 		}
-		if (tx->out_count[done] > 1 && (errno == EINVAL || errno == EIO)) {
+		if (errno == EAGAIN || errno == ENOBUFS) {
+			for (; done < n; done++)
+				tx->errors += tx->out_count[done];
+			break;
+		}
+		if (tx->out_count[done] > 1 &&
+		    (errno == EMSGSIZE || errno == EINVAL || errno == EIO)) {
 			unsigned first = tx->out_first[done], count = tx->out_count[done];
 
 			/* GSO stays on: the refusal may concern this path only (its

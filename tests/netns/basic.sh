@@ -464,6 +464,22 @@ check_sighup() {
 	switch_has_port sw p3 || bad "switch does not list p3 as connected"
 }
 
+# A port whose underlay MTU is below its datagrams' size: GSO runs are
+# refused by the kernel (EMSGSIZE, or EINVAL before Linux 6.13), so vport
+# sends them one by one and IP fragments them; nothing may be lost.
+check_small_underlay_mtu() {
+	local errors fallbacks
+	[[ -f $TMP/payload ]] || head -c $((24 << 20)) /dev/urandom >"$TMP/payload"
+	errors=$(port_drop p1 udp_tx_errors)
+	n p1 ip link set wan0 mtu 1280 || bad "cannot set p1's underlay MTU"
+	send_file p1 p2 "${OVL4[p2]}"
+	n p1 ip link set wan0 mtu 1500 || bad "cannot restore p1's underlay MTU"
+	fallbacks=$(port_show p1 | awk '$1 == "offload:" { sub("gso_fallbacks=", "", $6); print $6 }')
+	note "p1 udp_tx_errors $errors -> $(port_drop p1 udp_tx_errors), gso_fallbacks $fallbacks"
+	[[ $(port_drop p1 udp_tx_errors) == "$errors" ]] || bad "p1 dropped datagrams it could send"
+	((${fallbacks:-0} > 0)) || bad "p1 never fell back from GSO: the test did not test it"
+}
+
 # A reload sent while the switch is still starting up (strace holds its
 # members-file open for 2 s) is deferred, not fatal.
 untraced() { grep -q '^TracerPid:[[:space:]]*0$' "/proc/$1/status"; }
@@ -571,6 +587,7 @@ check m "bad flags and files are refused clearly" check_bad_input
 check n "802.1Q-tagged frames pass through untouched" check_vlan
 check o "stalled control clients do not stop forwarding" check_control_stall
 check p "a SIGHUP while the switch starts up does not kill it" check_sighup_startup
-check q "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
+check q "a port behind a 1280-byte underlay MTU still sends large transfers" check_small_underlay_mtu
+check r "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
 checks_summary
