@@ -416,6 +416,11 @@ int control_query(const char *path, const char *request, FILE *out, char *err, s
 			ret = -errno;
 			break;
 		}
+		if (n == 0 && first && write_ret == 0) {
+			snprintf(err, err_len, "%s closed the connection without answering", path);
+			close(fd);
+			return -ECONNRESET;
+		}
 		if (n == 0) {
 			ret = first ? write_ret : 0;
 			break;
