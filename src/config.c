@@ -119,5 +119,10 @@ bool config_parse_ifname(const char *text, char *err, size_t err_len)
 		snprintf(err, err_len, "'%s' is not a valid interface name (1-15 characters)", text);
 		return false;
 	}
+	/* The kernel would take "tap%d" as a pattern and pick the name itself. */
+	if (strchr(text, '%')) {
+		snprintf(err, err_len, "'%s': an interface name here may not contain '%%'", text);
+		return false;
+	}
 	return true;
 }

@@ -668,9 +668,14 @@ static int check_values(struct vport *vp, char *host, uint16_t *port)
 				vp->opt.switch_pubkey);
 	if (!config_parse_ifname(vp->opt.tap, err, sizeof(err)))
 		return cli_fail(PROG, "--tap: %s", err);
-	for (unsigned i = 0; i < vp->opt.address_count; i++)
+	for (unsigned i = 0; i < vp->opt.address_count; i++) {
 		if (!config_parse_cidr(vp->opt.addresses[i], &vp->addresses[i], err, sizeof(err)))
 			return cli_fail(PROG, "--address: %s", err);
+		/* The kernel removes a link's IPv6 addresses below IPv6's minimum MTU. */
+		if (vp->addresses[i].family == AF_INET6 && vp->opt.mtu < 1280)
+			return cli_fail(PROG, "--address %s: IPv6 needs an MTU of at least 1280, "
+					"not %" PRIu64 " (--mtu)", vp->opt.addresses[i], vp->opt.mtu);
+	}
 	if ((vp->opt.control_path
 		     ? snprintf(vp->control_path, sizeof(vp->control_path), "%s", vp->opt.control_path)
 		     : snprintf(vp->control_path, sizeof(vp->control_path), CONTROL_PREFIX "%s.sock",

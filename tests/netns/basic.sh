@@ -525,6 +525,14 @@ check_bad_input() {
 		"$VPORT" --switch "$SW_V4:$SWITCH_PORT" --switch-pubkey "$sp" --key "$TMP/loose.key" \
 		--tap vsbad --control "$TMP/bad.sock"
 	if nq p1 ip link show vsbad >/dev/null 2>&1; then bad "vport left TAP vsbad behind"; fi
+	# The kernel would drop IPv6 addresses below 1280 and name "vs%d" itself.
+	expect_refusal "vport, IPv6 address with --mtu 1000" "at least 1280" p1 \
+		"$VPORT" --switch "$SW_V4:$SWITCH_PORT" --switch-pubkey "$sp" --key "$TMP/p1.key" \
+		--tap vsbad --mtu 1000 --address fd00:99::9/64 --control "$TMP/bad.sock"
+	expect_refusal "vport --tap vs%d" "'%'" p1 \
+		"$VPORT" --switch "$SW_V4:$SWITCH_PORT" --switch-pubkey "$sp" --key "$TMP/p1.key" \
+		--tap 'vs%d' --control "$TMP/bad.sock"
+	if nq p1 ip link show vsbad >/dev/null 2>&1; then bad "vport left TAP vsbad behind"; fi
 	expect_refusal "vswitch --mtu 99999" "--mtu" sw \
 		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/members" --mtu 99999 \
 		--control "$TMP/bad.sock"

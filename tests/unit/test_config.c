@@ -331,6 +331,8 @@ static const struct ifname_case ifname_cases[] = {
 	{ 15, "vs-port_1.2", true },
 	{ 16, "abcdefghijklmn/", false },
 	{ 17, "abcdefghijklmnopqrstuvwxyz", false },
+	{ 18, "tap%d", false }, /* a pattern: the kernel would choose the name */
+	{ 19, "%", false },
 };
 
 static void test_ifname_table(void **state)
