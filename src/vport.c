@@ -334,6 +334,12 @@ static void on_tap(struct vport *vp)
 			}
 			break;
 		}
+		/* tun reports a frame's whole length even if the buffer took less;
+		 * the buffer fits the largest super-frame, so this is a safeguard. */
+		if ((size_t)len > vp->scratch_size) {
+			vp->tap_frame[FRAME_TOO_LONG]++;
+			continue;
+		}
 		take_tap_read(vp, vp->scratch, (size_t)len);
 	}
 	flush_tx(vp);
