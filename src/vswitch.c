@@ -485,6 +485,11 @@ static int read_members_file(const char *path, char **text, size_t *len, char *e
 	if (n < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot read members file %s: %s", path, strerror(errno));
+	} else if (*len != (size_t)st.st_size) {
+		/* Being written while we read: a cut-off list would cut members off. */
+		ret = -EAGAIN;
+		snprintf(err, err_len, "members file %s changed while it was read (write a new file "
+			 "and rename it into place)", path);
 	}
 out:
 	close(fd);

@@ -555,6 +555,23 @@ check_bad_input() {
 	expect_refusal "vswitch, no members file" "members file $TMP/none" sw \
 		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/none" \
 		--control "$TMP/bad.sock"
+	# A members file that grows while it is read (strace holds the read for
+	# 1 s; a line is appended meanwhile) is refused, not half taken.
+	cp "$TMP/members" "$TMP/growing"
+	ip netns exec "$(ns sw)" env ASAN_OPTIONS=detect_leaks=0 \
+		timeout 10 strace -I 2 -o /dev/null -P "$TMP/growing" \
+		-e trace=read -e inject=read:delay_enter=1000000 \
+		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/growing" \
+		--control "$TMP/bad.sock" >"$TMP/growing.out" 2>&1 &
+	local grower=$! status=0
+	AUX_PIDS+=("$grower")
+	sleep 0.5
+	echo "$(pubkey p1) p1-again" >>"$TMP/growing"
+	wait "$grower" || status=$?
+	note "vswitch, members file growing while read: exit $status: $(head -n 1 "$TMP/growing.out")"
+	((status != 0 && status != 124)) || bad "a members file changed while read: exit $status"
+	grep -q "changed while it was read" "$TMP/growing.out" ||
+		bad "a members file changed while read: not said"
 	expect_refusal "vswitch --bogus" "--bogus" sw "$VSWITCH" --bogus
 	expect_refusal "vport --bogus" "--bogus" p1 "$VPORT" --bogus
 }
