@@ -78,42 +78,40 @@ static int query(const char *path, char *out, size_t out_len, char *err, size_t 
 	return ret;
 }
 
-static void test_answer_printed(void **state)
+struct answer_case {
+	const char *answer;   /* what the fake daemon says; NULL: it just closes */
+	const char *want_out; /* printed, on success */
+	const char *want_err; /* in the message, on failure (then nothing printed) */
+};
+
+static const struct answer_case answer_cases[] = {
+	{ "switch\n  members: 2\n", "switch\n  members: 2\n", NULL },
+	{ "error: busy, try again\n", NULL, "busy, try again" },
+	{ NULL, NULL, "closed the connection without answering" },
+};
+
+static void test_answers(void **state)
 {
-	struct fake f;
-	char out[256] = { 0 }, err[256];
-
 	(void)state;
-	fake_start(&f, "switch\n  members: 2\n");
-	assert_int_equal(query(f.path, out, sizeof(out), err, sizeof(err)), 0);
-	assert_string_equal(out, "switch\n  members: 2\n");
-	fake_stop(&f);
-}
+	for (size_t i = 0; i < sizeof(answer_cases) / sizeof(answer_cases[0]); i++) {
+		const struct answer_case *c = &answer_cases[i];
+		struct fake f;
+		char out[256] = { 0 }, err[256];
+		int ret;
 
-static void test_refusal_is_an_error(void **state)
-{
-	struct fake f;
-	char out[256] = { 0 }, err[256];
-
-	(void)state;
-	fake_start(&f, "error: busy, try again\n");
-	assert_true(query(f.path, out, sizeof(out), err, sizeof(err)) < 0);
-	assert_non_null(strstr(err, "busy, try again"));
-	assert_string_equal(out, "");
-	fake_stop(&f);
-}
-
-static void test_close_without_answer_is_an_error(void **state)
-{
-	struct fake f;
-	char out[256] = { 0 }, err[256];
-
-	(void)state;
-	fake_start(&f, NULL);
-	assert_true(query(f.path, out, sizeof(out), err, sizeof(err)) < 0);
-	assert_non_null(strstr(err, "without answering"));
-	assert_non_null(strstr(err, f.path));
-	fake_stop(&f);
+		fake_start(&f, c->answer);
+		ret = query(f.path, out, sizeof(out), err, sizeof(err));
+		if (c->want_out) {
+			assert_int_equal(ret, 0);
+			assert_string_equal(out, c->want_out);
+		} else {
+			assert_true(ret < 0);
+			assert_string_equal(out, "");
+			assert_non_null(strstr(err, c->want_err));
+			assert_non_null(strstr(err, f.path));
+		}
+		fake_stop(&f);
+	}
 }
 
 static void test_no_daemon(void **state)
@@ -128,9 +126,7 @@ static void test_no_daemon(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_answer_printed),
-		cmocka_unit_test(test_refusal_is_an_error),
-		cmocka_unit_test(test_close_without_answer_is_an_error),
+		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_no_daemon),
 	};
 
