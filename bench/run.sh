@@ -22,7 +22,8 @@
 #    │ vswitch 127.0.0.1:51820 <── loadgen N ports │
 #    └───────────────────────────────────────────┘
 #
-# Last, build/tools/aeadspeed times the cipher alone by message size.
+# Last, build/tools/aeadspeed times the cipher alone by message size, and
+# build/tools/relaychain the round trip through user-space hops alone.
 #
 # Environment: BENCH_RUNS (default 3), BENCH_QUICK=1 (one run of 2 s tests),
 # BENCH_VERBOSE=1 (echo every namespaced command). The summary goes to stdout
@@ -441,6 +442,21 @@ run_scale() {
 
 # The cipher alone, one core, no network: what each frame's four seals and
 # opens through the switch cost at least.
+# run_relaychain — the round-trip time of user-space hops alone (loopback, no
+# cipher, no TAP), pings as far apart as the ping test's: the floor under
+# vswitch's RTT on this machine (bench/relaychain.c).
+run_relaychain() {
+	local interval_us
+	interval_us=$(awk -v s="$ping_interval" 'BEGIN { printf "%d", s * 1e6 }')
+	echo "user-space hops alone: UDP round trips on loopback through plain relay processes to an"
+	echo "echo process, $ping_count every $ping_interval s (2 relays wake as many processes as a ping through vswitch)"
+	if [ -x "$bin/tools/relaychain" ]; then
+		"$bin/tools/relaychain" "$ping_count" "$interval_us" || echo "relaychain failed"
+	else
+		echo "relaychain not built"
+	fi
+}
+
 run_aeadspeed() {
 	if [ -x "$bin/tools/aeadspeed" ]; then
 		"$bin/tools/aeadspeed" || echo "aeadspeed failed"
@@ -487,6 +503,8 @@ report() {
 	echo
 	cat "$tmp/aead.txt"
 	echo
+	cat "$tmp/relaychain.txt"
+	echo
 	echo "switch counters at the end of the last run (vswitch show, without the MAC table):"
 	sed -n '/^mac table:/q; /^$/d; s/^/  /p' "$tmp/switch-show.txt"
 	echo "the vswitch path's UDP test, last run:"
@@ -505,6 +523,7 @@ main() {
 	for ((run = 1; run <= runs; run++)); do one_run "$run"; done
 	run_scale >"$tmp/scale.txt"
 	run_aeadspeed >"$tmp/aead.txt"
+	run_relaychain >"$tmp/relaychain.txt"
 	mkdir -p "$repo/bench/results"
 	out=$repo/bench/results/bench-$(date +%Y%m%d-%H%M%S).txt
 	report | tee "$out"
