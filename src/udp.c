@@ -196,8 +196,25 @@ bool udp_enable_gro(int fd)
 	return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
 }
 
-#define CMSG_SPACE_SEG CMSG_SPACE(sizeof(uint16_t))
-#define CMSG_SPACE_GRO CMSG_SPACE(sizeof(int))
+bool udp_enable_pktinfo(int fd)
+{
+	struct sockaddr_storage self;
+	socklen_t len = sizeof(self);
+	int on = 1;
+
+	if (getsockname(fd, (struct sockaddr *)&self, &len) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0)
+		return false;
+	return self.ss_family != AF_INET6 ||
+	       setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) == 0;
+}
+
+/* Room for what a message may carry: received, a GRO segment size and one
+ * packet-info (either family); sent, a GSO segment size and one packet-info. */
+#define CMSG_SPACE_PKTINFO (CMSG_SPACE(sizeof(struct in_pktinfo)) + \
+			    CMSG_SPACE(sizeof(struct in6_pktinfo)))
+#define CMSG_SPACE_RX (CMSG_SPACE(sizeof(int)) + CMSG_SPACE_PKTINFO)
+#define CMSG_SPACE_TX (CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
 int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size, size_t headroom)
 {
@@ -211,9 +228,11 @@ int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size, size_t headroo
 	rx->msgs = calloc(cap, sizeof(*rx->msgs));
 	rx->iov = calloc(cap, sizeof(*rx->iov));
 	rx->addrs = calloc(cap, sizeof(*rx->addrs));
-	rx->cmsgs = calloc(cap, CMSG_SPACE_GRO);
+	rx->cmsgs = calloc(cap, CMSG_SPACE_RX);
 	rx->seg_size = calloc(cap, sizeof(*rx->seg_size));
-	if (!rx->bufs || !rx->msgs || !rx->iov || !rx->addrs || !rx->cmsgs || !rx->seg_size) {
+	rx->local = calloc(cap, sizeof(*rx->local));
+	if (!rx->bufs || !rx->msgs || !rx->iov || !rx->addrs || !rx->cmsgs || !rx->seg_size ||
+	    !rx->local) {
 		udp_rx_free(rx);
 		return -ENOMEM;
 	}
@@ -228,11 +247,18 @@ void udp_rx_free(struct udp_rx *rx)
 	free(rx->addrs);
 	free(rx->cmsgs);
 	free(rx->seg_size);
+	free(rx->local);
 	memset(rx, 0, sizeof(*rx));
 }
 
-static uint16_t gro_segment_size(struct msghdr *mh, unsigned len)
+/* The GRO segment size (or len) and the local address from a received message's
+ * control data. The answer names the local address and no interface (routing
+ * picks it), except for an IPv6 link-local address, which needs its link. */
+static uint16_t read_cmsgs(struct msghdr *mh, unsigned len, struct udp_local *local)
 {
+	uint16_t seg = (uint16_t)len;
+
+	local->family = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
@@ -240,10 +266,33 @@ static uint16_t gro_segment_size(struct msghdr *mh, unsigned len)
 
 			memcpy(&size, CMSG_DATA(c), sizeof(size));
 			if (size > 0 && (unsigned)size < len)
-				return (uint16_t)size;
+				seg = (uint16_t)size;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo in;
+
+			memcpy(&in, CMSG_DATA(c), sizeof(in));
+			local->family = AF_INET;
+			local->info.v4 = (struct in_pktinfo){ .ipi_spec_dst = in.ipi_addr };
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo in;
+
+			memcpy(&in, CMSG_DATA(c), sizeof(in));
+			local->family = AF_INET6;
+			local->info.v6 = (struct in6_pktinfo){ .ipi6_addr = in.ipi6_addr };
+			if (IN6_IS_ADDR_LINKLOCAL(&in.ipi6_addr))
+				local->info.v6.ipi6_ifindex = in.ipi6_ifindex;
 		}
 	}
-	return (uint16_t)len;
+	return seg;
+}
+
+void udp_rx_from(const struct udp_rx *rx, unsigned i, struct endpoint *out)
+{
+	out->len = rx->msgs[i].msg_hdr.msg_namelen;
+	memcpy(&out->addr, &rx->addrs[i], sizeof(out->addr));
+	out->local = rx->local[i];
 }
 
 int udp_rx_batch(int fd, struct udp_rx *rx)
@@ -258,8 +307,8 @@ int udp_rx_batch(int fd, struct udp_rx *rx)
 			.msg_namelen = sizeof(rx->addrs[i]),
 			.msg_iov = &rx->iov[i],
 			.msg_iovlen = 1,
-			.msg_control = rx->cmsgs + (size_t)i * CMSG_SPACE_GRO,
-			.msg_controllen = CMSG_SPACE_GRO,
+			.msg_control = rx->cmsgs + (size_t)i * CMSG_SPACE_RX,
+			.msg_controllen = CMSG_SPACE_RX,
 		};
 	}
 	do
@@ -268,7 +317,8 @@ int udp_rx_batch(int fd, struct udp_rx *rx)
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 	for (int i = 0; i < n; i++)
-		rx->seg_size[i] = gro_segment_size(&rx->msgs[i].msg_hdr, rx->msgs[i].msg_len);
+		rx->seg_size[i] = read_cmsgs(&rx->msgs[i].msg_hdr, rx->msgs[i].msg_len,
+					     &rx->local[i]);
 	return n;
 }
 
@@ -283,7 +333,7 @@ int udp_tx_init(struct udp_tx *tx, unsigned cap, int fd, bool gso)
 	tx->has_dst = calloc(cap, sizeof(*tx->has_dst));
 	tx->out = calloc(cap, sizeof(*tx->out));
 	tx->out_iov = calloc(cap, sizeof(*tx->out_iov));
-	tx->cmsgs = calloc(cap, CMSG_SPACE_SEG);
+	tx->cmsgs = calloc(cap, CMSG_SPACE_TX);
 	tx->out_first = calloc(cap, sizeof(*tx->out_first));
 	tx->out_count = calloc(cap, sizeof(*tx->out_count));
 	if (!tx->iov || !tx->dst || !tx->has_dst || !tx->out || !tx->out_iov || !tx->cmsgs ||
@@ -325,6 +375,18 @@ void udp_tx_add(struct udp_tx *tx, int fd, const uint8_t *buf, size_t len,
 		tx->dst[i] = *dst;
 }
 
+static bool local_equal(const struct udp_local *a, const struct udp_local *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->info.v4.ipi_spec_dst.s_addr == b->info.v4.ipi_spec_dst.s_addr;
+	if (a->family == AF_INET6)
+		return memcmp(&a->info.v6.ipi6_addr, &b->info.v6.ipi6_addr, 16) == 0 &&
+		       a->info.v6.ipi6_ifindex == b->info.v6.ipi6_ifindex;
+	return true;
+}
+
 /* True if entry j can join the GSO run that starts at entry i and ends at j-1. */
 static bool joins_run(const struct udp_tx *tx, unsigned i, unsigned j)
 {
@@ -336,34 +398,53 @@ static bool joins_run(const struct udp_tx *tx, unsigned i, unsigned j)
 	       cur->iov_len <= first->iov_len &&
 	       (const uint8_t *)cur->iov_base == (const uint8_t *)prev->iov_base + prev->iov_len &&
 	       run_len + cur->iov_len <= UDP_SUPER_MAX - 8 - 40 && tx->has_dst[i] == tx->has_dst[j] &&
-	       (!tx->has_dst[i] || endpoint_equal(&tx->dst[i], &tx->dst[j]));
+	       (!tx->has_dst[i] || (endpoint_equal(&tx->dst[i], &tx->dst[j]) &&
+				    local_equal(&tx->dst[i].local, &tx->dst[j].local)));
+}
+
+/* One control message at at; returns the room it takes. */
+static size_t put_cmsg(uint8_t *at, int level, int type, const void *data, size_t len)
+{
+	struct cmsghdr c = { .cmsg_len = CMSG_LEN(len), .cmsg_level = level, .cmsg_type = type };
+
+	memset(at, 0, CMSG_SPACE(len));
+	memcpy(at, &c, sizeof(c));
+	memcpy(at + CMSG_LEN(0), data, len);
+	return CMSG_SPACE(len);
 }
 
 static void build_out(struct udp_tx *tx, unsigned m, unsigned first, unsigned count)
 {
 	struct msghdr *mh = &tx->out[m].msg_hdr;
-	size_t total = 0;
+	uint8_t *ctl = tx->cmsgs + (size_t)m * CMSG_SPACE_TX;
+	size_t total = 0, ctl_len = 0;
 
 	for (unsigned k = first; k < first + count; k++)
 		total += tx->iov[k].iov_len;
 	tx->out_iov[m] = (struct iovec){ .iov_base = tx->iov[first].iov_base, .iov_len = total };
 	*mh = (struct msghdr){ .msg_iov = &tx->out_iov[m], .msg_iovlen = 1 };
-	if (tx->has_dst[first]) {
-		mh->msg_name = &tx->dst[first].addr;
-		mh->msg_namelen = tx->dst[first].len;
-	}
 	if (count > 1) {
-		struct cmsghdr *c;
 		uint16_t seg = (uint16_t)tx->iov[first].iov_len;
 
-		mh->msg_control = tx->cmsgs + (size_t)m * CMSG_SPACE_SEG;
-		mh->msg_controllen = CMSG_SPACE_SEG;
-		c = CMSG_FIRSTHDR(mh);
-		c->cmsg_level = SOL_UDP;
-		c->cmsg_type = UDP_SEGMENT;
-		c->cmsg_len = CMSG_LEN(sizeof(seg));
-		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		ctl_len += put_cmsg(ctl, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg));
 		tx->gso_sends++;
+	}
+	if (tx->has_dst[first]) {
+		const struct udp_local *local = &tx->dst[first].local;
+
+		mh->msg_name = &tx->dst[first].addr;
+		mh->msg_namelen = tx->dst[first].len;
+		/* IP_PKTINFO also on a dual-stack socket to an IPv4 peer. */
+		if (local->family == AF_INET)
+			ctl_len += put_cmsg(ctl + ctl_len, IPPROTO_IP, IP_PKTINFO, &local->info.v4,
+					    sizeof(local->info.v4));
+		else if (local->family == AF_INET6)
+			ctl_len += put_cmsg(ctl + ctl_len, IPPROTO_IPV6, IPV6_PKTINFO,
+					    &local->info.v6, sizeof(local->info.v6));
+	}
+	if (ctl_len > 0) {
+		mh->msg_control = ctl;
+		mh->msg_controllen = ctl_len;
 	}
 	tx->out_first[m] = first;
 	tx->out_count[m] = count;

@@ -8,11 +8,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+
+/* The local address a datagram came to (udp_enable_pktinfo), so that the
+ * answer leaves from it: a host with several addresses would otherwise answer
+ * from its route's preferred one, and a peer whose socket is connected to
+ * another drops it. family 0: not known, the kernel picks. */
+struct udp_local {
+	sa_family_t family; /* AF_INET: v4 (also on a dual-stack socket); AF_INET6: v6 */
+	union {
+		struct in_pktinfo v4;
+		struct in6_pktinfo v6;
+	} info;
+};
 
 struct endpoint {
 	struct sockaddr_storage addr;
 	socklen_t len;
+	struct udp_local local; /* where it was reached; not part of endpoint_equal */
 };
 
 /* Resolve host (numeric or a name; "" means any address) and port. With
@@ -27,6 +41,7 @@ int udp_open(const struct endpoint *local, char *err, size_t err_len);
 /* A non-blocking UDP socket of the family of remote, bound to an ephemeral port. */
 int udp_open_for(const struct endpoint *remote, char *err, size_t err_len);
 
+/* Same address and port (the local address is not compared). */
 bool endpoint_equal(const struct endpoint *a, const struct endpoint *b);
 /* A keyed hash (SipHash, key of 16 random bytes) of the address and port, or
  * with host_only of the host alone: an IPv4 address, or an IPv6 /64 (one
@@ -43,6 +58,9 @@ const char *endpoint_format(const struct endpoint *e, char *buf, size_t len);
 /* Ask the kernel to coalesce received datagrams of one flow (UDP GRO); each
  * receive then reports the segment size. Returns false if unsupported. */
 bool udp_enable_gro(int fd);
+/* Report each datagram's local address (IP_PKTINFO, and IPV6_RECVPKTINFO on
+ * an IPv6 socket), for udp_rx_from. Returns false if refused. */
+bool udp_enable_pktinfo(int fd);
 
 /* Receive side: cap buffers of buf_size bytes, back to back, the first after
  * headroom bytes that are the caller's to use (the AEAD borrows the bytes
@@ -57,6 +75,7 @@ struct udp_rx {
 	struct sockaddr_storage *addrs;
 	uint8_t *cmsgs;
 	uint16_t *seg_size; /* per message: the GRO segment size, or its length */
+	struct udp_local *local; /* per message: where it came to, if reported */
 };
 /* Receive batches a daemon takes per wake-up before it goes back to epoll
  * (level-triggered: whatever is left wakes it again at once). A flood that
@@ -81,6 +100,8 @@ static inline size_t udp_rx_count(const struct udp_rx *rx, unsigned i)
 
 	return total == 0 ? 1 : (total + seg - 1) / seg;
 }
+/* Who sent message i, and to which local address if that was reported. */
+void udp_rx_from(const struct udp_rx *rx, unsigned i, struct endpoint *out);
 /* Datagram k of message i (k < udp_rx_count), its length in *len. */
 static inline uint8_t *udp_rx_datagram(struct udp_rx *rx, unsigned i, size_t k, size_t *len)
 {
@@ -115,7 +136,8 @@ struct udp_tx {
 /* gso: try UDP GSO on fd (false to never use it). */
 int udp_tx_init(struct udp_tx *tx, unsigned cap, int fd, bool gso);
 void udp_tx_free(struct udp_tx *tx);
-/* Queue one datagram; dst NULL for a connected socket. Flushes first if full. */
+/* Queue one datagram; dst NULL for a connected socket. It leaves from dst's
+ * local address when that is known. Flushes first if full. */
 void udp_tx_add(struct udp_tx *tx, int fd, const uint8_t *buf, size_t len,
 		const struct endpoint *dst);
 void udp_tx_flush(struct udp_tx *tx, int fd);

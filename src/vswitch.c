@@ -203,6 +203,7 @@ static void note_endpoint(struct vswitch *sw, struct port *p, const struct endpo
 {
 	char label[KEY_BASE64_LEN + 1], where[64];
 
+	p->endpoint.local = from->local; /* the port may now reach us at another address */
 	if (endpoint_equal(&p->endpoint, from))
 		return;
 	p->endpoint = *from;
@@ -406,8 +407,7 @@ static void on_udp(struct vswitch *sw)
 			size_t count = udp_rx_count(&sw->rx, i);
 			struct endpoint from;
 
-			from.len = sw->rx.msgs[i].msg_hdr.msg_namelen;
-			memcpy(&from.addr, &sw->rx.addrs[i], sizeof(from.addr));
+			udp_rx_from(&sw->rx, i, &from);
 			/* A GRO run comes from one sender. Unicast frames are resealed
 			 * in place, so a run to one port leaves as one GSO send. */
 			for (size_t k = 0; k < count; k++) {
@@ -676,6 +676,9 @@ static int setup(struct vswitch *sw)
 		return cli_fail(PROG, "out of memory for packet buffers");
 	if (!udp_enable_gro(sw->udp_fd))
 		log_info("UDP GRO not available: receiving datagrams one by one");
+	if (!udp_enable_pktinfo(sw->udp_fd))
+		log_warn("cannot learn the local address of datagrams: on a host with several "
+			 "addresses, answers may leave from the wrong one");
 	if (control_open(&sw->control, sw->opt.control_path, switch_show, sw, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	if (loop_add(&sw->loop, sw->udp_fd, LOOP_UDP, err, sizeof(err)) < 0 ||

@@ -11,8 +11,8 @@
 #                          │ br0: sw ── p1 ── p2 ── p3 ── p4      │
 #                          └──┬───────┬──────┬──────┬──────┬──────┘
 #                         wan0│   wan0│  wan0│  wan0│  wan0│
-#   underlay   192.0.2.1      .11     .12    .13    .14
-#              2001:db8::1    ::11    ::12   ::13   ::14
+#   underlay   192.0.2.1, .2  .11     .12    .13    .14
+#              2001:db8::1, ::2 ::11  ::12   ::13   ::14
 #            ┌──────────┐ ┌──────┐ ┌──────┐ ┌──────┐ ┌──────────┐
 #            │ sw       │ │ p1   │ │ p2   │ │ p3   │ │ p4       │
 #            │ vswitch  │ │vport │ │vport │ │vport │ │vport     │
@@ -24,7 +24,9 @@
 #   overlay (vs0)         10.99.0.1 .2      .3       .4
 #                         fd00:99::1 ::2    ::3      ::4
 #
-# p1 and p2 reach the switch at 192.0.2.1:51820, p3 at [2001:db8::1]:51820.
+# p1 reaches the switch at 192.0.2.1:51820, p2 at its second address
+# 192.0.2.2:51820 and p3 at its second IPv6 address [2001:db8::2]:51820: the
+# switch must answer each from the address it was reached at.
 # p1 and p2 use TAP offloads (super-frames, UDP GSO/GRO); p3 runs with
 # --no-offload, so every mix of the two is exercised.
 # All vs0 TAPs form one Ethernet LAN through the switch; p4 is refused.
@@ -39,10 +41,12 @@ source "$(dirname "$0")/lib.sh"
 
 SW_V4=192.0.2.1
 SW_V6=2001:db8::1
+SW_V4_SECOND=192.0.2.2
+SW_V6_SECOND=2001:db8::2
 declare -A OVL4=([p1]=10.99.0.1 [p2]=10.99.0.2 [p3]=10.99.0.3 [p4]=10.99.0.4)
 declare -A OVL6=([p1]=fd00:99::1 [p2]=fd00:99::2 [p3]=fd00:99::3 [p4]=fd00:99::4)
-declare -A ENDPOINT=([p1]=$SW_V4:$SWITCH_PORT [p2]=$SW_V4:$SWITCH_PORT
-	[p3]="[$SW_V6]:$SWITCH_PORT" [p4]=$SW_V4:$SWITCH_PORT)
+declare -A ENDPOINT=([p1]=$SW_V4:$SWITCH_PORT [p2]=$SW_V4_SECOND:$SWITCH_PORT
+	[p3]="[$SW_V6_SECOND]:$SWITCH_PORT" [p4]=$SW_V4:$SWITCH_PORT)
 declare -A PORT_FLAGS=([p3]=--no-offload)
 PORTS=(p1 p2 p3)
 BLAST=$VSWITCH_TOOLS/udpblast
@@ -588,6 +592,8 @@ echo "=== setup: namespaces, underlay, keys, switch and three ports (temp dir $T
 inet_create inet
 attach_host() { ns_create "$1" && inet_attach inet "$1" "192.0.2.$2/24" "2001:db8::$2/64"; }
 attach_host sw 1
+n sw ip addr add "$SW_V4_SECOND/24" dev wan0
+n sw ip addr add "$SW_V6_SECOND/64" dev wan0 nodad preferred_lft 0 # never a chosen source
 attach_host p1 11
 attach_host p2 12
 attach_host p3 13
@@ -596,7 +602,7 @@ for k in sw p1 p2 p3; do key_new "$k"; done
 lan_up "${PORTS[@]}"
 echo "setup done in $(elapsed "$T_START") s"
 
-check a "ping between all ports over IPv4 and IPv6" check_ping_all
+check a "ping between all ports over IPv4 and IPv6, two of them via the switch's second addresses" check_ping_all
 check b "ARP and neighbour discovery resolve to the TAP MACs" check_neighbours
 check c "a broadcast reaches every other port, once" check_broadcast
 check d "learned unicast is not flooded to the third port" check_unicast
