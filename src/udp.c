@@ -198,7 +198,7 @@ bool udp_enable_gro(int fd)
 
 bool udp_enable_pktinfo(int fd)
 {
-	struct sockaddr_storage self;
+	struct sockaddr_storage self = { 0 };
 	socklen_t len = sizeof(self);
 	int on = 1;
 
