@@ -109,6 +109,21 @@ bool config_parse_cidr(const char *text, struct config_cidr *out, char *err, siz
 	return true;
 }
 
+bool config_is_numeric_host(const char *host)
+{
+	char v6[INET6_ADDRSTRLEN + 1];
+	uint8_t addr[16];
+	size_t len = strcspn(host, "%");
+
+	if (inet_pton(AF_INET, host, addr) == 1)
+		return true;
+	if (len >= sizeof(v6))
+		return false;
+	memcpy(v6, host, len);
+	v6[len] = '\0';
+	return inet_pton(AF_INET6, v6, addr) == 1;
+}
+
 bool config_parse_ifname(const char *text, char *err, size_t err_len)
 {
 	size_t len = strlen(text);

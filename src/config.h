@@ -17,6 +17,10 @@
 bool config_parse_hostport(const char *text, bool allow_bare_port, char host[CONFIG_HOST_MAX + 1],
 			   uint16_t *port, char *err, size_t err_len);
 
+/* A numeric IPv4 or IPv6 address (an IPv6 one may name its zone: fe80::1%eth0),
+ * not a name to look up. */
+bool config_is_numeric_host(const char *host);
+
 struct config_cidr {
 	int family;       /* AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* 4 bytes used for IPv4 */

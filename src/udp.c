@@ -35,7 +35,7 @@ int udp_resolve(const char *host, uint16_t port, bool passive, struct endpoint *
 	rc = getaddrinfo(host, port_text, &hints, &res);
 	if (rc != 0) {
 		snprintf(err, err_len, "cannot resolve '%s': %s", host, gai_strerror(rc));
-		return -EINVAL;
+		return rc == EAI_AGAIN ? -EAGAIN : -EINVAL;
 	}
 	memcpy(&out->addr, res->ai_addr, res->ai_addrlen);
 	out->len = res->ai_addrlen;

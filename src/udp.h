@@ -30,8 +30,9 @@ struct endpoint {
 };
 
 /* Resolve host (numeric or a name; "" means any address) and port. With
- * passive set and an empty host, gives the IPv6 wildcard. Returns 0 or -EINVAL
- * with a reason in err. */
+ * passive set and an empty host, gives the IPv6 wildcard. Returns 0, or with a
+ * reason in err -EAGAIN if name resolution failed for now (no DNS server
+ * reachable), -EINVAL otherwise. Blocks while a name is looked up. */
 int udp_resolve(const char *host, uint16_t port, bool passive, struct endpoint *out, char *err,
 		size_t err_len);
 

@@ -75,6 +75,13 @@ struct vport {
 	struct proto_identity id;
 	uint8_t switch_pub[NOISE_KEY_LEN];
 	struct endpoint switch_ep;
+	/* --switch by name: looked up again while the switch does not answer
+	 * (its address may have changed: dynamic DNS), at most every
+	 * RESOLVE_RETRY_MS; at start-up it may not resolve yet (no DNS). */
+	char switch_host[CONFIG_HOST_MAX + 1];
+	uint16_t switch_port;
+	bool switch_named, switch_resolved;
+	uint64_t resolved_ms;
 	struct config_cidr addresses[MAX_ADDRESSES];
 	struct loop loop;
 	int tap_fd, ifindex, udp_fd;
@@ -109,6 +116,8 @@ struct vport {
 };
 
 /* ---- to the switch ---- */
+
+#define RESOLVE_RETRY_MS 10000u
 
 /* A new socket picks its source address afresh: after the host's address
  * changed (a laptop moved networks), the old one can no longer send. */
@@ -161,6 +170,32 @@ static void reopen_switch_socket(struct vport *vp)
 	vp->udp_connected = true;
 }
 
+/* Look the switch's name up again; a new address takes effect at once (a new
+ * socket). False while no address is known at all. */
+static bool resolve_switch(struct vport *vp)
+{
+	struct endpoint ep;
+	char err[300], was[64], now[64];
+
+	vp->resolved_ms = vp->now_ms;
+	if (udp_resolve(vp->switch_host, vp->switch_port, false, &ep, err, sizeof(err)) < 0) {
+		if (ratelimit_allow(&vp->retry_log, vp->now_ms))
+			log_warn("--switch: %s; %s", err,
+				 vp->switch_resolved ? "keeping the last address" : "will retry");
+		return vp->switch_resolved;
+	}
+	if (vp->switch_resolved && endpoint_equal(&ep, &vp->switch_ep))
+		return true;
+	if (vp->switch_resolved)
+		log_info("switch %s now resolves to %s (was %s)", vp->opt.switch_addr,
+			 endpoint_format(&ep, now, sizeof(now)),
+			 endpoint_format(&vp->switch_ep, was, sizeof(was)));
+	vp->switch_ep = ep;
+	vp->switch_resolved = true;
+	vp->udp_connected = false; /* a socket connected to the new address */
+	return true;
+}
+
 static void next_timestamp(struct vport *vp, uint8_t ts[WIRE_TIMESTAMP_LEN])
 {
 	struct timespec now;
@@ -181,7 +216,11 @@ static void send_handshake(struct vport *vp)
 	uint8_t e_priv[NOISE_KEY_LEN], ts[WIRE_TIMESTAMP_LEN], msg[WIRE_INIT_LEN];
 	size_t len;
 
-	if (!vp->udp_connected)
+	/* Unanswered, or never resolved: the name may point elsewhere now. */
+	if (vp->switch_named && (!vp->switch_resolved || vp->timers.handshake_in_flight) &&
+	    (!vp->switch_resolved || vp->now_ms - vp->resolved_ms >= RESOLVE_RETRY_MS))
+		resolve_switch(vp);
+	if (vp->switch_resolved && !vp->udp_connected)
 		reopen_switch_socket(vp);
 	if (!vp->udp_connected) {
 		timers_handshake_initiated(&vp->timers, vp->now_ms,
@@ -523,6 +562,8 @@ static void on_tick(struct vport *vp)
 		session_wipe(&vp->session);
 		timers_session_lost(&vp->timers);
 		vp->tx.count = 0; /* queued for the old socket: let them go */
+		if (vp->switch_named)
+			resolve_switch(vp);
 		reopen_switch_socket(vp);
 		due = TIMER_SEND_HANDSHAKE;
 	}
@@ -556,7 +597,9 @@ static int on_control(const char *request, FILE *out, void *arg, struct control_
 		VSWITCH_VERSION, key, vp->opt.mtu);
 	key_to_base64(key, vp->switch_pub);
 	fprintf(out, "  switch: %s (%s)\n  switch key: %s\n", vp->opt.switch_addr,
-		endpoint_format(&vp->switch_ep, where, sizeof(where)), key);
+		vp->switch_resolved ? endpoint_format(&vp->switch_ep, where, sizeof(where))
+				    : "not resolved yet",
+		key);
 	fprintf(out, "  state: %s\n", vp->timers.has_session ? "connected" : "connecting");
 	if (vp->last_handshake_ms)
 		fprintf(out, "  latest handshake: %" PRIu64 " s ago\n",
@@ -597,7 +640,8 @@ static void usage(FILE *out)
 		"       " PROG " show [--control PATH]\n"
 		"       " PROG " genkey | pubkey\n"
 		"\n"
-		"  --switch HOST:PORT       the switch ([2001:db8::1]:PORT for IPv6)\n"
+		"  --switch HOST:PORT       the switch ([2001:db8::1]:PORT for IPv6); a name is\n"
+		"                           looked up again while the switch does not answer\n"
 		"  --switch-pubkey BASE64   the switch's public key\n"
 		"  --key FILE               this port's private key (mode 0600)\n"
 		"  --tap NAME               TAP device to create\n"
@@ -722,6 +766,7 @@ static int setup(struct vport *vp)
 	char host[CONFIG_HOST_MAX + 1], err[300];
 	uint16_t port;
 	bool ok;
+	int ret;
 
 	if (loop_defer_sighup(err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
@@ -735,8 +780,19 @@ static int setup(struct vport *vp)
 	sodium_memzero(priv, sizeof(priv));
 	if (!ok)
 		return cli_fail(PROG, "key file %s: not a usable private key", vp->opt.key_path);
-	if (udp_resolve(host, port, false, &vp->switch_ep, err, sizeof(err)) < 0)
+	snprintf(vp->switch_host, sizeof(vp->switch_host), "%s", host);
+	vp->switch_port = port;
+	vp->switch_named = !config_is_numeric_host(host);
+	ret = udp_resolve(host, port, false, &vp->switch_ep, err, sizeof(err));
+	vp->switch_resolved = ret == 0;
+	if (ret == -EAGAIN && vp->switch_named) {
+		/* No DNS yet (a laptop at boot): an IPv4 socket until the name resolves. */
+		log_warn("--switch: %s; will keep trying", err);
+		vp->switch_ep = (struct endpoint){ .len = sizeof(struct sockaddr_in) };
+		vp->switch_ep.addr.ss_family = AF_INET;
+	} else if (ret < 0) {
 		return cli_fail(PROG, "--switch: %s", err);
+	}
 	/* Receive buffers take a whole GRO run; a TAP read a whole super-frame. */
 	vp->buf_size = UDP_SUPER_MAX;
 	vp->scratch_size = OFFLOAD_VNET_HDR_LEN + OFFLOAD_MAX_FRAME;
@@ -748,8 +804,9 @@ static int setup(struct vport *vp)
 		return cli_fail(PROG, "out of memory for packet buffers");
 	if (loop_init(&vp->loop, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
-	vp->udp_fd = open_switch_socket(vp, err, sizeof(err));
-	vp->udp_connected = vp->udp_fd >= 0;
+	vp->udp_fd = vp->switch_resolved ? open_switch_socket(vp, err, sizeof(err))
+					 : udp_open_for(&vp->switch_ep, err, sizeof(err));
+	vp->udp_connected = vp->switch_resolved && vp->udp_fd >= 0;
 	if (vp->udp_fd < 0 && is_transient(vp->udp_fd)) {
 		log_warn("%s; will keep trying", err);
 		vp->udp_fd = udp_open_for(&vp->switch_ep, err, sizeof(err));

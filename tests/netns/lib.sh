@@ -354,7 +354,9 @@ cleanup() {
 	fi
 	for ((i = ${#NAMESPACES[@]} - 1; i >= 0; i--)); do
 		ip netns del "$(ns "${NAMESPACES[i]}")" 2>/dev/null
+		rm -rf "/etc/netns/$(ns "${NAMESPACES[i]}")"
 	done
+	rmdir /etc/netns 2>/dev/null # only if it is empty
 	if [[ -n ${VSWITCH_KEEP_TMP:-} ]]; then
 		echo "kept $TMP" >&2
 	else

@@ -38,6 +38,8 @@ set -e
 source "$(dirname "$0")/lib.sh"
 
 SW_V4=192.0.2.1
+SW_V4_LATER=192.0.2.5 # where check g moves the switch
+NO_DNS=192.0.2.99     # a name server nobody answers for (check h)
 P1_OLD=192.0.2.11
 P1_NEW=192.0.2.21
 NAT_V4=192.0.2.30
@@ -227,6 +229,69 @@ p2_expired() { ! switch_has_port sw p2; }
 # A port that vanishes without a word (SIGKILL: no goodbye, as a machine that
 # loses power) is expired by the switch after 30 s of silence, and its MAC
 # addresses leave the table with it.
+# netns_file NS FILE TEXT: /etc/FILE as processes in NS see it (`ip netns
+# exec` mounts /etc/netns/<ns>/FILE over it), written in place so that a
+# running process sees the change. lib.sh's cleanup removes the directory.
+netns_file() {
+	mkdir -p "/etc/netns/$(ns "$1")"
+	printf '%s\n' "$3" >"/etc/netns/$(ns "$1")/$2"
+}
+
+log_since() { tail -n "+$(($2 + 1))" "${DAEMON_LOG[$1]}"; }
+log_lines() { wc -l <"${DAEMON_LOG[$1]}"; }
+
+# A switch known by name moves to a new address (dynamic DNS): the old one
+# goes silent for p2, the name now points at the new one.
+check_switch_moves() {
+	local t0 from
+	netns_file p2 hosts "$SW_V4 switch.test"
+	daemon_stop p2 || bad "p2's vport did not exit cleanly"
+	from=$(log_lines p2)
+	port_start p2 p2 "switch.test:$SWITCH_PORT" sw --address "${OVL4[p2]}/24" || return 1
+	wait_for 15 ping_ok p1 "${OVL4[p2]}" || bad "p2 never joined through switch.test"
+	n sw ip addr add "$SW_V4_LATER/24" dev wan0
+	n p2 nft -f - <<-EOF || bad "cannot cut p2 off from $SW_V4"
+		table inet old_switch {
+			chain out { type filter hook output priority 0; ip daddr $SW_V4 drop; }
+			chain in { type filter hook input priority 0; ip saddr $SW_V4 drop; }
+		}
+	EOF
+	netns_file p2 hosts "$SW_V4_LATER switch.test"
+	t0=$(now)
+	if ping_ok p1 "${OVL4[p2]}"; then bad "p1 still reaches p2 right after the move"; fi
+	wait_for 30 ping_ok p1 "${OVL4[p2]}" || bad "p2 not back within 30 s of the switch's move"
+	note "p2 back $(elapsed "$t0") s after the switch moved to $SW_V4_LATER"
+	log_since p2 "$from" | grep -q "now resolves to $SW_V4_LATER" ||
+		bad "p2's log does not say the name moved"
+	port_show p2 | grep -q "^  switch: switch.test:$SWITCH_PORT ($SW_V4_LATER:$SWITCH_PORT)" ||
+		bad "vport show does not list the switch at $SW_V4_LATER"
+	n p2 nft delete table inet old_switch
+}
+
+# No DNS server answers when the port starts (a laptop at boot): it waits,
+# and joins once the name resolves.
+check_name_not_yet() {
+	local t0 from
+	grep -Eq '^hosts:.*\bdns\b' /etc/nsswitch.conf || {
+		note "SKIPPED: /etc/nsswitch.conf does not look names up in DNS"
+		return 0
+	}
+	netns_file p2 hosts "127.0.0.1 localhost"
+	netns_file p2 resolv.conf "nameserver $NO_DNS
+options timeout:1 attempts:1"
+	daemon_stop p2 || bad "p2's vport did not exit cleanly"
+	from=$(log_lines p2)
+	port_start p2 p2 "later.test:$SWITCH_PORT" sw --address "${OVL4[p2]}/24" || return 1
+	sleep 3 # no readiness to poll for: the point is that it stays up
+	daemon_running p2 || bad "p2's vport exited while its switch's name did not resolve"
+	log_since p2 "$from" | grep -q "Temporary failure in name resolution; will keep trying" ||
+		bad "p2 did not say it is waiting for the name"
+	netns_file p2 hosts "$SW_V4 later.test"
+	t0=$(now)
+	wait_for 20 ping_ok p1 "${OVL4[p2]}" || bad "p2 did not join within 20 s of its name resolving"
+	note "p2 joined $(elapsed "$t0") s after later.test resolved"
+}
+
 check_vanished_port() {
 	local pid=${DAEMON_PID[p2]:-} t0 took
 	switch_has_port sw p2 || bad "p2 is not connected to begin with"
@@ -295,6 +360,8 @@ check c "NAT rebinding: the switch follows p3's new source port" check_nat_rebin
 check d "a restarted port keeps its MAC; p1 reaches it without p2 speaking first" check_stable_mac
 check e "a port started without a route to the switch joins once the network is up" check_no_network_yet
 check f "a port that vanishes is expired by the switch within about 30 s" check_vanished_port
-check g "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
+check g "a port follows its switch's name to a new address" check_switch_moves
+check h "a port whose switch's name does not resolve yet joins once it does" check_name_not_yet
+check i "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
 checks_summary

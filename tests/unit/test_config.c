@@ -305,6 +305,28 @@ static void test_u64_message(void **state)
 	assert_string_equal(err, "'' is not a number between 0 and 18446744073709551615");
 }
 
+/* ---- numeric host or name ---- */
+
+static void test_numeric_host(void **state)
+{
+	static const struct {
+		const char *host;
+		bool numeric;
+	} cases[] = {
+		{ "192.0.2.1", true },     { "2001:db8::1", true },   { "::", true },
+		{ "fe80::1%eth0", true },  { "::ffff:192.0.2.1", true },
+		{ "switch.example.net", false }, { "localhost", false }, { "192.0.2", false },
+		{ "192.0.2.1.example", false },  { "", false },          { "%eth0", false },
+		{ "1.2.3.4%x", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (config_is_numeric_host(cases[i].host) != cases[i].numeric)
+			fail_msg("'%s': want %s", cases[i].host, cases[i].numeric ? "numeric" : "a name");
+	}
+}
+
 /* ---- ifname ---- */
 
 struct ifname_case {
@@ -360,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_u64_table),
 		cmocka_unit_test(test_u64_message),
 		cmocka_unit_test(test_ifname_table),
+		cmocka_unit_test(test_numeric_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
