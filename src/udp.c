@@ -251,6 +251,12 @@ void udp_rx_free(struct udp_rx *rx)
 	memset(rx, 0, sizeof(*rx));
 }
 
+/* c is a level/type control message with at least len bytes of data. */
+static bool cmsg_is(const struct cmsghdr *c, int level, int type, size_t len)
+{
+	return c->cmsg_level == level && c->cmsg_type == type && c->cmsg_len >= CMSG_LEN(len);
+}
+
 /* The GRO segment size (or len) and the local address from a received message's
  * control data. The answer names the local address and no interface (routing
  * picks it), except for an IPv6 link-local address, which needs its link. */
@@ -260,22 +266,19 @@ static uint16_t read_cmsgs(struct msghdr *mh, unsigned len, struct udp_local *lo
 
 	local->family = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+		if (cmsg_is(c, SOL_UDP, UDP_GRO, sizeof(int))) {
 			int size;
 
 			memcpy(&size, CMSG_DATA(c), sizeof(size));
 			if (size > 0 && (unsigned)size < len)
 				seg = (uint16_t)size;
-		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
-			   c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+		} else if (cmsg_is(c, IPPROTO_IP, IP_PKTINFO, sizeof(struct in_pktinfo))) {
 			struct in_pktinfo in;
 
 			memcpy(&in, CMSG_DATA(c), sizeof(in));
 			local->family = AF_INET;
 			local->info.v4 = (struct in_pktinfo){ .ipi_spec_dst = in.ipi_addr };
-		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
-			   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+		} else if (cmsg_is(c, IPPROTO_IPV6, IPV6_PKTINFO, sizeof(struct in6_pktinfo))) {
 			struct in6_pktinfo in;
 
 			memcpy(&in, CMSG_DATA(c), sizeof(in));
