@@ -43,6 +43,61 @@ int udp_resolve(const char *host, uint16_t port, bool passive, struct endpoint *
 	return 0;
 }
 
+int udp_lookup_start(struct udp_lookup *l, const char *host, uint16_t port, char *err,
+		     size_t err_len)
+{
+	int rc;
+
+	if (l->busy) {
+		snprintf(err, err_len, "a lookup of '%s' is under way", l->cb.ar_name);
+		return -EBUSY;
+	}
+	l->hints = (struct addrinfo){ .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV };
+	snprintf(l->port_text, sizeof(l->port_text), "%u", port);
+	l->cb = (struct gaicb){ .ar_name = host, .ar_service = l->port_text,
+				.ar_request = &l->hints };
+	l->list[0] = &l->cb;
+	rc = getaddrinfo_a(GAI_NOWAIT, l->list, 1, NULL);
+	if (rc != 0) {
+		snprintf(err, err_len, "cannot look '%s' up: %s", host, gai_strerror(rc));
+		return rc == EAI_AGAIN ? -EAGAIN : -EINVAL;
+	}
+	l->busy = true;
+	return 0;
+}
+
+int udp_lookup_poll(struct udp_lookup *l, struct endpoint *out, char *err, size_t err_len)
+{
+	int rc;
+
+	if (!l->busy)
+		return 0;
+	rc = gai_error(&l->cb);
+	if (rc == EAI_INPROGRESS)
+		return 0;
+	l->busy = false;
+	if (rc != 0) {
+		snprintf(err, err_len, "cannot resolve '%s': %s", l->cb.ar_name, gai_strerror(rc));
+		return rc == EAI_AGAIN ? -EAGAIN : -EINVAL;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->addr, l->cb.ar_result->ai_addr, l->cb.ar_result->ai_addrlen);
+	out->len = l->cb.ar_result->ai_addrlen;
+	freeaddrinfo(l->cb.ar_result);
+	l->cb.ar_result = NULL;
+	return 1;
+}
+
+void udp_lookup_cancel(struct udp_lookup *l)
+{
+	if (!l->busy)
+		return;
+	/* One that finished meanwhile still holds its answer. */
+	if (gai_cancel(&l->cb) == EAI_ALLDONE && gai_error(&l->cb) == 0)
+		freeaddrinfo(l->cb.ar_result);
+	l->busy = false;
+}
+
 /* Socket buffers deep enough for bursts of super-frames: the kernel's
  * default (208 KiB) overflows at a few Gbit/s, and every overflow is a lost
  * run of up to 64 frames. */

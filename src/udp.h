@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -35,6 +36,24 @@ struct endpoint {
  * reachable), -EINVAL otherwise. Blocks while a name is looked up. */
 int udp_resolve(const char *host, uint16_t port, bool passive, struct endpoint *out, char *err,
 		size_t err_len);
+
+/* A name lookup that does not block the caller (getaddrinfo_a): start it, then
+ * poll it, e.g. on a timer. host must stay valid while it is under way. */
+struct udp_lookup {
+	struct gaicb cb;
+	struct gaicb *list[1];
+	struct addrinfo hints;
+	char port_text[8];
+	bool busy;
+};
+/* Returns 0, or a negative errno with a reason in err (also if one is under way). */
+int udp_lookup_start(struct udp_lookup *l, const char *host, uint16_t port, char *err,
+		     size_t err_len);
+/* 1 with the address in out once done, 0 while under way or if none was
+ * started, or like udp_resolve -EAGAIN / -EINVAL with a reason in err. */
+int udp_lookup_poll(struct udp_lookup *l, struct endpoint *out, char *err, size_t err_len);
+/* Abandon a lookup under way (at exit). */
+void udp_lookup_cancel(struct udp_lookup *l);
 
 /* A non-blocking UDP socket bound to local (an IPv6 wildcard accepts IPv4 too).
  * Returns the descriptor or a negative errno with a reason in err. */

@@ -82,6 +82,7 @@ struct vport {
 	uint16_t switch_port;
 	bool switch_named, switch_resolved;
 	uint64_t resolved_ms;
+	struct udp_lookup lookup; /* in the background: the loop never waits for DNS */
 	struct config_cidr addresses[MAX_ADDRESSES];
 	struct loop loop;
 	int tap_fd, ifindex, udp_fd;
@@ -170,22 +171,35 @@ static void reopen_switch_socket(struct vport *vp)
 	vp->udp_connected = true;
 }
 
-/* Look the switch's name up again; a new address takes effect at once (a new
- * socket). False while no address is known at all. */
-static bool resolve_switch(struct vport *vp)
+static void send_handshake(struct vport *vp);
+
+/* Look the switch's name up again, in the background (take_lookup has the
+ * answer), unless a lookup is under way. */
+static void resolve_switch(struct vport *vp)
+{
+	char err[300];
+
+	if (vp->lookup.busy)
+		return;
+	vp->resolved_ms = vp->now_ms;
+	if (udp_lookup_start(&vp->lookup, vp->switch_host, vp->switch_port, err, sizeof(err)) < 0 &&
+	    ratelimit_allow(&vp->retry_log, vp->now_ms))
+		log_warn("--switch: %s; will retry", err);
+}
+
+/* A finished lookup: a new address takes effect at once (a new socket and a
+ * handshake); a failure keeps the last address, if any. */
+static void take_lookup(struct vport *vp)
 {
 	struct endpoint ep;
 	char err[300], was[64], now[64];
+	int r = udp_lookup_poll(&vp->lookup, &ep, err, sizeof(err));
 
-	vp->resolved_ms = vp->now_ms;
-	if (udp_resolve(vp->switch_host, vp->switch_port, false, &ep, err, sizeof(err)) < 0) {
-		if (ratelimit_allow(&vp->retry_log, vp->now_ms))
-			log_warn("--switch: %s; %s", err,
-				 vp->switch_resolved ? "keeping the last address" : "will retry");
-		return vp->switch_resolved;
-	}
-	if (vp->switch_resolved && endpoint_equal(&ep, &vp->switch_ep))
-		return true;
+	if (r < 0 && ratelimit_allow(&vp->retry_log, vp->now_ms))
+		log_warn("--switch: %s; %s", err,
+			 vp->switch_resolved ? "keeping the last address" : "will retry");
+	if (r <= 0 || (vp->switch_resolved && endpoint_equal(&ep, &vp->switch_ep)))
+		return;
 	if (vp->switch_resolved)
 		log_info("switch %s now resolves to %s (was %s)", vp->opt.switch_addr,
 			 endpoint_format(&ep, now, sizeof(now)),
@@ -193,7 +207,7 @@ static bool resolve_switch(struct vport *vp)
 	vp->switch_ep = ep;
 	vp->switch_resolved = true;
 	vp->udp_connected = false; /* a socket connected to the new address */
-	return true;
+	send_handshake(vp);
 }
 
 static void next_timestamp(struct vport *vp, uint8_t ts[WIRE_TIMESTAMP_LEN])
@@ -553,6 +567,7 @@ static void on_tick(struct vport *vp)
 	unsigned due;
 
 	vp->now_ms = loop_now_ms();
+	take_lookup(vp);
 	session_expire(&vp->session, vp->now_ms);
 	due = timers_initiator_due(&vp->timers, vp->now_ms,
 				   session_needs_rekey(&vp->session, vp->now_ms));
@@ -833,6 +848,7 @@ static void serve_control(struct vport *vp)
 
 static void teardown(struct vport *vp)
 {
+	udp_lookup_cancel(&vp->lookup);
 	session_wipe(&vp->session);
 	noise_wipe(&vp->init.hs);
 	proto_identity_wipe(&vp->id);

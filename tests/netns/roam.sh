@@ -286,6 +286,17 @@ options timeout:1 attempts:1"
 	daemon_running p2 || bad "p2's vport exited while its switch's name did not resolve"
 	log_since p2 "$from" | grep -q "Temporary failure in name resolution; will keep trying" ||
 		bad "p2 did not say it is waiting for the name"
+	# Lookups now take 6 s each; the port must keep answering meanwhile.
+	netns_file p2 resolv.conf "nameserver $NO_DNS
+options timeout:3 attempts:2"
+	local k unanswered=0
+	for k in 1 2 3 4 5 6; do
+		timeout 1 "$VPORT" show --control "$TMP/p2.sock" >/dev/null ||
+			unanswered=$((unanswered + 1))
+		sleep 1
+	done
+	((unanswered == 0)) ||
+		bad "vport show went unanswered $unanswered times of 6 while the name was looked up"
 	netns_file p2 hosts "$SW_V4 later.test"
 	t0=$(now)
 	wait_for 20 ping_ok p1 "${OVL4[p2]}" || bad "p2 did not join within 20 s of its name resolving"
