@@ -14,7 +14,7 @@ WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvl
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := $(WARN) $(CFLAGS) -Isrc -DVSWITCH_VERSION='"$(VERSION)"'
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LIBS    := -lsodium -lcrypto
+LIBS    := -lsodium -lcrypto -lanl # libanl: getaddrinfo_a before glibc 2.34 (empty after)
 TESTLIBS := -lcmocka
 
 ifeq ($(V),1)

@@ -332,7 +332,7 @@ static uint16_t read_cmsgs(struct msghdr *mh, unsigned len, struct udp_local *lo
 
 			memcpy(&in, CMSG_DATA(c), sizeof(in));
 			local->family = AF_INET;
-			local->info.v4 = (struct in_pktinfo){ .ipi_spec_dst = in.ipi_addr };
+			local->info.v4 = (struct in_pktinfo){ .ipi_spec_dst = in.ipi_spec_dst };
 		} else if (cmsg_is(c, IPPROTO_IPV6, IPV6_PKTINFO, sizeof(struct in6_pktinfo))) {
 			struct in6_pktinfo in;
 
@@ -471,6 +471,21 @@ static size_t put_cmsg(uint8_t *at, int level, int type, const void *data, size_
 	return CMSG_SPACE(len);
 }
 
+/* The packet-info message that makes a datagram to dst leave from the local
+ * address dst reached us at, if known; returns its room (0 if none). IP_PKTINFO
+ * also on a dual-stack socket to an IPv4 peer. */
+static size_t put_local(uint8_t *at, const struct endpoint *dst)
+{
+	const struct udp_local *local = &dst->local;
+
+	if (local->family == AF_INET)
+		return put_cmsg(at, IPPROTO_IP, IP_PKTINFO, &local->info.v4, sizeof(local->info.v4));
+	if (local->family == AF_INET6)
+		return put_cmsg(at, IPPROTO_IPV6, IPV6_PKTINFO, &local->info.v6,
+				sizeof(local->info.v6));
+	return 0;
+}
+
 static void build_out(struct udp_tx *tx, unsigned m, unsigned first, unsigned count)
 {
 	struct msghdr *mh = &tx->out[m].msg_hdr;
@@ -488,17 +503,9 @@ static void build_out(struct udp_tx *tx, unsigned m, unsigned first, unsigned co
 		tx->gso_sends++;
 	}
 	if (tx->has_dst[first]) {
-		const struct udp_local *local = &tx->dst[first].local;
-
 		mh->msg_name = &tx->dst[first].addr;
 		mh->msg_namelen = tx->dst[first].len;
-		/* IP_PKTINFO also on a dual-stack socket to an IPv4 peer. */
-		if (local->family == AF_INET)
-			ctl_len += put_cmsg(ctl + ctl_len, IPPROTO_IP, IP_PKTINFO, &local->info.v4,
-					    sizeof(local->info.v4));
-		else if (local->family == AF_INET6)
-			ctl_len += put_cmsg(ctl + ctl_len, IPPROTO_IPV6, IPV6_PKTINFO,
-					    &local->info.v6, sizeof(local->info.v6));
+		ctl_len += put_local(ctl + ctl_len, &tx->dst[first]);
 	}
 	if (ctl_len > 0) {
 		mh->msg_control = ctl;
@@ -506,6 +513,31 @@ static void build_out(struct udp_tx *tx, unsigned m, unsigned first, unsigned co
 	}
 	tx->out_first[m] = first;
 	tx->out_count[m] = count;
+}
+
+/* Out message m's datagrams one at a time (a GSO send the kernel refused), each
+ * from the local address the message would have left from. */
+static void send_singly(struct udp_tx *tx, int fd, unsigned m)
+{
+	unsigned first = tx->out_first[m];
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	struct msghdr mh = { .msg_name = tx->out[m].msg_hdr.msg_name,
+			     .msg_namelen = tx->out[m].msg_hdr.msg_namelen,
+			     .msg_iovlen = 1 };
+	size_t ctl_len = tx->has_dst[first] ? put_local(ctl.buf, &tx->dst[first]) : 0;
+
+	if (ctl_len > 0) {
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = ctl_len;
+	}
+	for (unsigned k = first; k < first + tx->out_count[m]; k++) {
+		mh.msg_iov = &tx->iov[k];
+		if (sendmsg(fd, &mh, 0) < 0)
+			tx->errors++;
+	}
 }
 
 /* Send out messages [0, n); a message the kernel refuses is dropped and counted.
@@ -533,16 +565,10 @@ static void send_out(struct udp_tx *tx, int fd, unsigned n)
 		}
 		if (tx->out_count[done] > 1 &&
 		    (errno == EMSGSIZE || errno == EINVAL || errno == EIO)) {
-			unsigned first = tx->out_first[done], count = tx->out_count[done];
-
 			/* GSO stays on: the refusal may concern this path only (its
 			 * MTU, a tunnel), not the next destination. */
 			tx->gso_fallbacks++;
-			for (unsigned k = first; k < first + count; k++)
-				if (sendto(fd, tx->iov[k].iov_base, tx->iov[k].iov_len, 0,
-					   tx->out[done].msg_hdr.msg_name,
-					   tx->out[done].msg_hdr.msg_namelen) < 0)
-					tx->errors++;
+			send_singly(tx, fd, done);
 		} else {
 			tx->errors += tx->out_count[done];
 		}

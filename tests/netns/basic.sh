@@ -482,6 +482,14 @@ check_small_underlay_mtu() {
 	note "p1 udp_tx_errors $errors -> $(port_drop p1 udp_tx_errors), gso_fallbacks $fallbacks"
 	[[ $(port_drop p1 udp_tx_errors) == "$errors" ]] || bad "p1 dropped datagrams it could send"
 	((${fallbacks:-0} > 0)) || bad "p1 never fell back from GSO: the test did not test it"
+	# The switch's own fallback, towards p2, which reached it at its second
+	# address: the datagrams sent one by one must still leave from there.
+	n sw ip route add 192.0.2.12/32 dev wan0 mtu 1280 || bad "cannot set a route MTU to p2"
+	errors=$(switch_drop sw tx_errors)
+	send_file p1 p2 "${OVL4[p2]}"
+	n sw ip route del 192.0.2.12/32 dev wan0 || bad "cannot remove the route MTU to p2"
+	note "switch tx_errors $errors -> $(switch_drop sw tx_errors)"
+	[[ $(switch_drop sw tx_errors) == "$errors" ]] || bad "the switch dropped datagrams to p2"
 }
 
 # A reload sent while the switch is still starting up (strace holds its
@@ -618,7 +626,7 @@ check m "bad flags and files are refused clearly" check_bad_input
 check n "802.1Q-tagged frames pass through untouched" check_vlan
 check o "stalled control clients do not stop forwarding" check_control_stall
 check p "a SIGHUP while the switch starts up does not kill it" check_sighup_startup
-check q "a port behind a 1280-byte underlay MTU still sends large transfers" check_small_underlay_mtu
+check q "large transfers over a 1280-byte path MTU, from a port and from the switch" check_small_underlay_mtu
 check r "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
 checks_summary
