@@ -13,10 +13,34 @@
 #include <string.h>
 #include <unistd.h>
 
+/* What every lookup asks for (getaddrinfo_a keeps a pointer to it). */
+static const struct addrinfo datagram_hints = { .ai_socktype = SOCK_DGRAM,
+						.ai_flags = AI_NUMERICSERV };
+
+static int gai_errno(int rc)
+{
+	return rc == EAI_AGAIN ? -EAGAIN : -EINVAL;
+}
+
+/* A finished lookup of host (rc, res from getaddrinfo): the first address into
+ * out, res freed; or the error, as udp_resolve returns it. */
+static int take_answer(int rc, struct addrinfo *res, const char *host, struct endpoint *out,
+		       char *err, size_t err_len)
+{
+	if (rc != 0) {
+		snprintf(err, err_len, "cannot resolve '%s': %s", host, gai_strerror(rc));
+		return gai_errno(rc);
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->addr, res->ai_addr, res->ai_addrlen);
+	out->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
 int udp_resolve(const char *host, uint16_t port, bool passive, struct endpoint *out, char *err,
 		size_t err_len)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
 	char port_text[8];
 	int rc;
@@ -32,35 +56,27 @@ int udp_resolve(const char *host, uint16_t port, bool passive, struct endpoint *
 		return 0;
 	}
 	snprintf(port_text, sizeof(port_text), "%u", port);
-	rc = getaddrinfo(host, port_text, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, err_len, "cannot resolve '%s': %s", host, gai_strerror(rc));
-		return rc == EAI_AGAIN ? -EAGAIN : -EINVAL;
-	}
-	memcpy(&out->addr, res->ai_addr, res->ai_addrlen);
-	out->len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
+	rc = getaddrinfo(host, port_text, &datagram_hints, &res);
+	return take_answer(rc, res, host, out, err, err_len);
 }
 
 int udp_lookup_start(struct udp_lookup *l, const char *host, uint16_t port, char *err,
 		     size_t err_len)
 {
+	struct gaicb *list[1] = { &l->cb }; /* glibc keeps the gaicb, not the list */
 	int rc;
 
 	if (l->busy) {
 		snprintf(err, err_len, "a lookup of '%s' is under way", l->cb.ar_name);
 		return -EBUSY;
 	}
-	l->hints = (struct addrinfo){ .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV };
 	snprintf(l->port_text, sizeof(l->port_text), "%u", port);
 	l->cb = (struct gaicb){ .ar_name = host, .ar_service = l->port_text,
-				.ar_request = &l->hints };
-	l->list[0] = &l->cb;
-	rc = getaddrinfo_a(GAI_NOWAIT, l->list, 1, NULL);
+				.ar_request = &datagram_hints };
+	rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
 	if (rc != 0) {
 		snprintf(err, err_len, "cannot look '%s' up: %s", host, gai_strerror(rc));
-		return rc == EAI_AGAIN ? -EAGAIN : -EINVAL;
+		return gai_errno(rc);
 	}
 	l->busy = true;
 	return 0;
@@ -76,16 +92,9 @@ int udp_lookup_poll(struct udp_lookup *l, struct endpoint *out, char *err, size_
 	if (rc == EAI_INPROGRESS)
 		return 0;
 	l->busy = false;
-	if (rc != 0) {
-		snprintf(err, err_len, "cannot resolve '%s': %s", l->cb.ar_name, gai_strerror(rc));
-		return rc == EAI_AGAIN ? -EAGAIN : -EINVAL;
-	}
-	memset(out, 0, sizeof(*out));
-	memcpy(&out->addr, l->cb.ar_result->ai_addr, l->cb.ar_result->ai_addrlen);
-	out->len = l->cb.ar_result->ai_addrlen;
-	freeaddrinfo(l->cb.ar_result);
+	rc = take_answer(rc, l->cb.ar_result, l->cb.ar_name, out, err, err_len);
 	l->cb.ar_result = NULL;
-	return 1;
+	return rc == 0 ? 1 : rc;
 }
 
 void udp_lookup_cancel(struct udp_lookup *l)

@@ -41,8 +41,6 @@ int udp_resolve(const char *host, uint16_t port, bool passive, struct endpoint *
  * poll it, e.g. on a timer. host must stay valid while it is under way. */
 struct udp_lookup {
 	struct gaicb cb;
-	struct gaicb *list[1];
-	struct addrinfo hints;
 	char port_text[8];
 	bool busy;
 };

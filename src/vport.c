@@ -231,8 +231,9 @@ static void send_handshake(struct vport *vp)
 	size_t len;
 
 	/* Unanswered, or never resolved: the name may point elsewhere now. */
-	if (vp->switch_named && (!vp->switch_resolved || vp->timers.handshake_in_flight) &&
-	    (!vp->switch_resolved || vp->now_ms - vp->resolved_ms >= RESOLVE_RETRY_MS))
+	if (vp->switch_named &&
+	    (!vp->switch_resolved || (vp->timers.handshake_in_flight &&
+				      vp->now_ms - vp->resolved_ms >= RESOLVE_RETRY_MS)))
 		resolve_switch(vp);
 	if (vp->switch_resolved && !vp->udp_connected)
 		reopen_switch_socket(vp);
