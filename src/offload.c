@@ -1,4 +1,4 @@
-/* offload — TSO segmentation, checksums and TCP coalescing. See offload.h. */
+/* offload — TCP and UDP segmentation, checksums and coalescing. See offload.h. */
 #include "offload.h"
 
 #include <string.h>
@@ -10,6 +10,7 @@
 #define ETHERTYPE_VLAN 0x8100
 #define ETHERTYPE_QINQ 0x88a8
 #define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
 #define IPV4_MIN_LEN 20
 #define IPV4_ID_AT 4
 #define IPV4_FRAG_AT 6 /* flags and fragment offset */
@@ -23,6 +24,9 @@
 #define TCP_SEQ_AT 4
 #define TCP_FLAGS_AT 13
 #define TCP_CSUM_AT 16
+#define UDP_LEN 8
+#define UDP_LEN_AT 4
+#define UDP_CSUM_AT 6
 /* The IP length fields are 16 bits: a super-frame's IP packet stays under this. */
 #define IP_MAX_PACKET 65535u
 
@@ -182,13 +186,19 @@ enum offload_result offload_finish_csum(uint8_t *frame, size_t len, uint16_t csu
 	return OFFLOAD_OK;
 }
 
-/* Where the headers of a TCP frame are. */
-struct tcp_view {
+/* Where the headers of a TCP or UDP frame are. */
+struct l4_view {
 	size_t l3, l4, hdr_len, end, payload_len;
+	uint8_t proto; /* IPPROTO_TCP_ or IPPROTO_UDP_ */
 	bool is_v6;
 };
 
-static bool parse_ip(const uint8_t *f, size_t len, struct tcp_view *v)
+static bool is_l4(uint8_t proto)
+{
+	return proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_;
+}
+
+static bool parse_ip(const uint8_t *f, size_t len, struct l4_view *v)
 {
 	const uint8_t *ip = f + v->l3;
 
@@ -199,26 +209,29 @@ static bool parse_ip(const uint8_t *f, size_t len, struct tcp_view *v)
 			return false;
 		ihl = (size_t)(ip[0] & 15) * 4;
 		total = get16(ip + 2);
-		/* No fragments: a fragment's TCP header may be elsewhere. */
-		if (ihl < IPV4_MIN_LEN || total < ihl || v->l3 + total > len ||
-		    ip[9] != IPPROTO_TCP_ || (get16(ip + IPV4_FRAG_AT) & 0x3fff) != 0)
+		/* No fragments: a fragment's L4 header may be elsewhere. */
+		if (ihl < IPV4_MIN_LEN || total < ihl || v->l3 + total > len || !is_l4(ip[9]) ||
+		    (get16(ip + IPV4_FRAG_AT) & 0x3fff) != 0)
 			return false;
+		v->proto = ip[9];
 		v->l4 = v->l3 + ihl;
 		v->end = v->l3 + total;
 		return true;
 	}
 	/* IPv6 extension headers are not followed: such frames pass unchanged. */
-	if (len < v->l3 + IPV6_LEN || ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP_)
+	if (len < v->l3 + IPV6_LEN || ip[0] >> 4 != 6 || !is_l4(ip[6]))
 		return false;
+	v->proto = ip[6];
 	v->l4 = v->l3 + IPV6_LEN;
 	v->end = v->l4 + get16(ip + 4);
 	return v->end <= len;
 }
 
-static bool parse_tcp(const uint8_t *f, size_t len, struct tcp_view *v)
+/* A TCP segment or a UDP datagram whose lengths agree, in an Ethernet frame. */
+static bool parse_l4(const uint8_t *f, size_t len, struct l4_view *v)
 {
 	uint16_t type;
-	size_t doff;
+	size_t l4_hdr;
 
 	if (len < ETH_LEN)
 		return false;
@@ -240,80 +253,111 @@ static bool parse_tcp(const uint8_t *f, size_t len, struct tcp_view *v)
 	if (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6)
 		return false;
 	v->is_v6 = type == ETHERTYPE_IPV6;
-	if (!parse_ip(f, len, v) || v->end < v->l4 + TCP_MIN_LEN)
+	if (!parse_ip(f, len, v))
 		return false;
-	doff = (size_t)(f[v->l4 + 12] >> 4) * 4;
-	if (doff < TCP_MIN_LEN || v->l4 + doff > v->end)
-		return false;
-	v->hdr_len = v->l4 + doff;
+	if (v->proto == IPPROTO_UDP_) {
+		if (v->end < v->l4 + UDP_LEN || get16(f + v->l4 + UDP_LEN_AT) != v->end - v->l4)
+			return false;
+		l4_hdr = UDP_LEN;
+	} else {
+		if (v->end < v->l4 + TCP_MIN_LEN)
+			return false;
+		l4_hdr = (size_t)(f[v->l4 + 12] >> 4) * 4;
+		if (l4_hdr < TCP_MIN_LEN || v->l4 + l4_hdr > v->end)
+			return false;
+	}
+	v->hdr_len = v->l4 + l4_hdr;
 	v->payload_len = v->end - v->hdr_len;
 	return true;
 }
 
-/* The TCP pseudo-header sum (RFC 793 / RFC 8200 section 8.1) for tcp_len bytes. */
-static uint64_t pseudo_sum(const uint8_t *f, const struct tcp_view *v, size_t tcp_len)
+/* The pseudo-header sum (RFC 768 / RFC 793 / RFC 8200 section 8.1) for l4_len bytes. */
+static uint64_t pseudo_sum(const uint8_t *f, const struct l4_view *v, size_t l4_len)
 {
 	const uint8_t *ip = f + v->l3;
-	uint64_t sum = IPPROTO_TCP_ + tcp_len;
+	uint64_t sum = v->proto + l4_len;
 
 	if (v->is_v6)
 		return offload_csum_add(sum, ip + 8, 32);
 	return offload_csum_add(sum, ip + 12, 8);
 }
 
-static void set_ip_length(uint8_t *f, const struct tcp_view *v, size_t tcp_len)
+/* The IP length fields (and a UDP header's) for l4_len bytes of TCP or UDP. */
+static void set_lengths(uint8_t *f, const struct l4_view *v, size_t l4_len)
 {
 	uint8_t *ip = f + v->l3;
 
+	if (v->proto == IPPROTO_UDP_)
+		put16(f + v->l4 + UDP_LEN_AT, (uint16_t)l4_len);
 	if (v->is_v6) {
-		put16(ip + 4, (uint16_t)tcp_len);
+		put16(ip + 4, (uint16_t)l4_len);
 		return;
 	}
-	put16(ip + 2, (uint16_t)(v->l4 - v->l3 + tcp_len));
+	put16(ip + 2, (uint16_t)(v->l4 - v->l3 + l4_len));
 	put16(ip + 10, 0);
 	put16(ip + 10, (uint16_t)~offload_csum_fold(offload_csum_add(0, ip, v->l4 - v->l3)));
 }
 
-static void segment_fix(uint8_t *seg, const struct tcp_view *v, size_t i, size_t n,
+static size_t csum_at(const struct l4_view *v)
+{
+	return v->l4 + (v->proto == IPPROTO_UDP_ ? UDP_CSUM_AT : TCP_CSUM_AT);
+}
+
+static void segment_fix(uint8_t *seg, const struct l4_view *v, size_t i, size_t n,
 			uint32_t seq, uint16_t ip_id, size_t payload_len)
 {
-	size_t tcp_len = v->hdr_len - v->l4 + payload_len;
-	uint8_t *tcp = seg + v->l4;
-	uint8_t flags = tcp[TCP_FLAGS_AT];
+	size_t l4_len = v->hdr_len - v->l4 + payload_len;
+	uint8_t *l4 = seg + v->l4;
+	uint16_t csum;
 
 	if (!v->is_v6)
 		put16(seg + v->l3 + IPV4_ID_AT, (uint16_t)(ip_id + i));
-	set_ip_length(seg, v, tcp_len);
-	put32(tcp + TCP_SEQ_AT, seq);
-	if (i + 1 < n)
-		flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
-	if (i > 0)
-		flags &= (uint8_t)~TCP_CWR;
-	tcp[TCP_FLAGS_AT] = flags;
-	put16(tcp + TCP_CSUM_AT, 0);
-	put16(tcp + TCP_CSUM_AT,
-	      (uint16_t)~offload_csum_fold(offload_csum_add(pseudo_sum(seg, v, tcp_len), tcp,
-							    tcp_len)));
+	set_lengths(seg, v, l4_len);
+	if (v->proto == IPPROTO_TCP_) {
+		uint8_t flags = l4[TCP_FLAGS_AT];
+
+		put32(l4 + TCP_SEQ_AT, seq);
+		if (i + 1 < n)
+			flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
+		if (i > 0)
+			flags &= (uint8_t)~TCP_CWR;
+		l4[TCP_FLAGS_AT] = flags;
+	}
+	put16(seg + csum_at(v), 0);
+	csum = (uint16_t)~offload_csum_fold(
+		offload_csum_add(pseudo_sum(seg, v, l4_len), l4, l4_len));
+	/* A computed zero is sent as 0xffff: zero in UDP means "no checksum". */
+	put16(seg + csum_at(v), csum ? csum : 0xffff);
 }
 
-int offload_segment_tcp(const uint8_t *frame, size_t len, const struct offload_hdr *h,
-			uint8_t *out, size_t out_cap, size_t headroom, size_t tailroom,
-			size_t *lens, size_t max_segs, size_t *stride)
+/* Does a GSO type name this frame's protocol and IP version? */
+static bool gso_fits(uint8_t type, const struct l4_view *v)
+{
+	if (type == OFFLOAD_GSO_UDP_L4)
+		return v->proto == IPPROTO_UDP_;
+	return v->proto == IPPROTO_TCP_ &&
+	       (type == OFFLOAD_GSO_TCPV4 || type == OFFLOAD_GSO_TCPV6) &&
+	       v->is_v6 == (type == OFFLOAD_GSO_TCPV6);
+}
+
+int offload_segment(const uint8_t *frame, size_t len, const struct offload_hdr *h, uint8_t *out,
+		    size_t out_cap, size_t headroom, size_t tailroom, size_t *lens, size_t max_segs,
+		    size_t *stride)
 {
 	uint8_t type = h->gso_type & (uint8_t)~OFFLOAD_GSO_ECN;
-	struct tcp_view v;
+	struct l4_view v;
 	size_t mss = h->gso_size, n;
 	uint32_t seq;
 	uint16_t ip_id;
 
-	if ((type != OFFLOAD_GSO_TCPV4 && type != OFFLOAD_GSO_TCPV6) || !parse_tcp(frame, len, &v) ||
-	    v.is_v6 != (type == OFFLOAD_GSO_TCPV6) || mss == 0)
+	if (!parse_l4(frame, len, &v) || !gso_fits(type, &v) || mss == 0 ||
+	    (v.proto == IPPROTO_UDP_ && (h->gso_type & OFFLOAD_GSO_ECN)))
 		return -OFFLOAD_BAD_GSO;
 	n = v.payload_len == 0 ? 1 : (v.payload_len + mss - 1) / mss;
 	*stride = headroom + v.hdr_len + mss + tailroom;
 	if (n > max_segs || n > out_cap / *stride)
 		return -OFFLOAD_TOO_MANY;
-	seq = get32(frame + v.l4 + TCP_SEQ_AT);
+	seq = v.proto == IPPROTO_TCP_ ? get32(frame + v.l4 + TCP_SEQ_AT) : 0;
 	ip_id = v.is_v6 ? 0 : get16(frame + v.l3 + IPV4_ID_AT);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *seg = out + i * *stride + headroom;
@@ -329,13 +373,15 @@ int offload_segment_tcp(const uint8_t *frame, size_t len, const struct offload_h
 }
 
 /* Header bytes that may differ between segments of one super-frame. */
-static bool may_differ(const struct tcp_view *v, size_t at)
+static bool may_differ(const struct l4_view *v, size_t at)
 {
-	size_t ip = at - v->l3, tcp = at - v->l4;
+	size_t ip = at - v->l3, l4 = at - v->l4;
 
+	if (at >= v->l4 && v->proto == IPPROTO_UDP_)
+		return l4 >= UDP_LEN_AT; /* the length and the checksum */
 	if (at >= v->l4)
-		return (tcp >= TCP_SEQ_AT && tcp < TCP_SEQ_AT + 4) || tcp == TCP_FLAGS_AT ||
-		       tcp == TCP_CSUM_AT || tcp == TCP_CSUM_AT + 1;
+		return (l4 >= TCP_SEQ_AT && l4 < TCP_SEQ_AT + 4) || l4 == TCP_FLAGS_AT ||
+		       l4 == TCP_CSUM_AT || l4 == TCP_CSUM_AT + 1;
 	if (at < v->l3)
 		return false;
 	if (v->is_v6)
@@ -343,91 +389,105 @@ static bool may_differ(const struct tcp_view *v, size_t at)
 	return (ip >= 2 && ip < 6) || ip == 10 || ip == 11;
 }
 
-static bool headers_match(const uint8_t *a, const uint8_t *b, const struct tcp_view *v)
+static bool headers_match(const uint8_t *a, const uint8_t *b, const struct l4_view *v)
 {
 	if (memcmp(a, b, v->l3) != 0)
 		return false;
 	for (size_t i = v->l3; i < v->hdr_len; i++)
 		if (a[i] != b[i] && !may_differ(v, i))
 			return false;
-	return ((a[v->l4 + TCP_FLAGS_AT] ^ b[v->l4 + TCP_FLAGS_AT]) & (uint8_t)~TCP_PSH) == 0;
+	return v->proto == IPPROTO_UDP_ ||
+	       ((a[v->l4 + TCP_FLAGS_AT] ^ b[v->l4 + TCP_FLAGS_AT]) & (uint8_t)~TCP_PSH) == 0;
 }
 
 /* The merged frame goes to the kernel as "checksum to be computed", with an
  * IPv4 header checksum written anew, which would hide a corrupted segment:
  * like the kernel's GRO, merge only segments whose own checksums are right
- * (a wrong one is written alone and dropped by the receiving stack as usual). */
-static bool csums_ok(const uint8_t *f, const struct tcp_view *v)
+ * (a wrong one is written alone and dropped by the receiving stack as usual).
+ * An IPv4 UDP datagram may carry none (zero). */
+static bool csums_ok(const uint8_t *f, const struct l4_view *v)
 {
-	size_t tcp_len = v->end - v->l4;
+	size_t l4_len = v->end - v->l4;
 
 	if (!v->is_v6 && offload_csum_fold(offload_csum_add(0, f + v->l3, v->l4 - v->l3)) != 0xffff)
 		return false;
-	return offload_csum_fold(offload_csum_add(pseudo_sum(f, v, tcp_len), f + v->l4, tcp_len)) ==
+	if (!v->is_v6 && v->proto == IPPROTO_UDP_ && get16(f + csum_at(v)) == 0)
+		return true;
+	return offload_csum_fold(offload_csum_add(pseudo_sum(f, v, l4_len), f + v->l4, l4_len)) ==
 	       0xffff;
 }
 
-static bool coalescable(const struct offload_frame *fr, struct tcp_view *v)
+static bool coalescable(const struct offload_frame *fr, bool udp, struct l4_view *v)
 {
-	uint8_t flags;
-
-	if (!parse_tcp(fr->data, fr->len, v) || fr->len != v->end || v->payload_len == 0)
+	if (!parse_l4(fr->data, fr->len, v) || fr->len != v->end || v->payload_len == 0)
 		return false;
-	flags = fr->data[v->l4 + TCP_FLAGS_AT];
-	return (flags & (uint8_t)~TCP_PSH) == TCP_ACK && csums_ok(fr->data, v);
+	if (v->proto == IPPROTO_UDP_)
+		return udp && csums_ok(fr->data, v);
+	return (fr->data[v->l4 + TCP_FLAGS_AT] & (uint8_t)~TCP_PSH) == TCP_ACK &&
+	       csums_ok(fr->data, v);
 }
 
-static void build_merged(const uint8_t *first, const struct tcp_view *v, size_t payload,
+static void build_merged(const uint8_t *first, const struct l4_view *v, size_t payload,
 			 uint8_t last_flags, size_t gso_size, uint8_t vnet[OFFLOAD_VNET_HDR_LEN],
 			 uint8_t *hdr)
 {
-	size_t tcp_len = v->hdr_len - v->l4 + payload;
+	size_t l4_len = v->hdr_len - v->l4 + payload;
+	bool udp = v->proto == IPPROTO_UDP_;
 	struct offload_hdr h = {
 		.flags = OFFLOAD_F_NEEDS_CSUM,
-		.gso_type = v->is_v6 ? OFFLOAD_GSO_TCPV6 : OFFLOAD_GSO_TCPV4,
+		.gso_type = udp ? OFFLOAD_GSO_UDP_L4
+			  : v->is_v6 ? OFFLOAD_GSO_TCPV6
+				     : OFFLOAD_GSO_TCPV4,
 		.hdr_len = (uint16_t)v->hdr_len,
 		.gso_size = (uint16_t)gso_size,
 		.csum_start = (uint16_t)v->l4,
-		.csum_offset = TCP_CSUM_AT,
+		.csum_offset = (uint16_t)(csum_at(v) - v->l4),
 	};
 
 	memcpy(hdr, first, v->hdr_len);
-	hdr[v->l4 + TCP_FLAGS_AT] |= last_flags & TCP_PSH;
-	set_ip_length(hdr, v, tcp_len);
+	if (!udp)
+		hdr[v->l4 + TCP_FLAGS_AT] |= last_flags & TCP_PSH;
+	set_lengths(hdr, v, l4_len);
 	/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum, not complemented. */
-	put16(hdr + v->l4 + TCP_CSUM_AT, offload_csum_fold(pseudo_sum(hdr, v, tcp_len)));
+	put16(hdr + csum_at(v), offload_csum_fold(pseudo_sum(hdr, v, l4_len)));
 	offload_hdr_encode(vnet, &h);
 }
 
-size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_t first,
+size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_t first, bool udp,
 			     uint8_t vnet[OFFLOAD_VNET_HDR_LEN], uint8_t hdr[OFFLOAD_MAX_HEADERS],
 			     size_t *hdr_len)
 {
 	const uint8_t *f = frames[first].data;
-	struct tcp_view fv, bv;
+	struct l4_view fv, bv;
 	size_t count = 1, gso, total, prev_len;
-	uint32_t next_seq;
+	uint32_t next_seq = 0;
 	uint16_t next_id;
-	uint8_t last_flags;
-	bool check_id;
+	uint8_t last_flags = 0;
+	bool check_id, tcp;
 
-	if (!coalescable(&frames[first], &fv) || fv.hdr_len > OFFLOAD_MAX_HEADERS ||
-	    (f[fv.l4 + TCP_FLAGS_AT] & TCP_PSH))
+	if (!coalescable(&frames[first], udp, &fv) || fv.hdr_len > OFFLOAD_MAX_HEADERS)
 		return 1;
+	tcp = fv.proto == IPPROTO_TCP_;
+	if (tcp) {
+		last_flags = f[fv.l4 + TCP_FLAGS_AT];
+		if (last_flags & TCP_PSH)
+			return 1;
+	}
 	gso = prev_len = total = fv.payload_len;
-	next_seq = get32(f + fv.l4 + TCP_SEQ_AT) + (uint32_t)gso;
+	if (tcp)
+		next_seq = get32(f + fv.l4 + TCP_SEQ_AT) + (uint32_t)gso;
 	/* Without DF an IPv4 ID matters (fragments are joined by it): like the
 	 * kernel's GRO, merge only IDs that count up by one, as the merged
 	 * frame's segments will if it is cut again. With DF they mean nothing. */
 	check_id = !fv.is_v6 && !(get16(f + fv.l3 + IPV4_FRAG_AT) & IPV4_DF);
 	next_id = (uint16_t)(get16(f + fv.l3 + IPV4_ID_AT) + 1);
-	last_flags = f[fv.l4 + TCP_FLAGS_AT];
 	for (size_t j = first + 1; j < n && prev_len == gso && count < OFFLOAD_MAX_COALESCE; j++) {
 		const uint8_t *b = frames[j].data;
 
-		if (!coalescable(&frames[j], &bv) || bv.hdr_len != fv.hdr_len ||
-		    bv.is_v6 != fv.is_v6 || bv.payload_len > gso || !headers_match(f, b, &fv) ||
-		    get32(b + fv.l4 + TCP_SEQ_AT) != next_seq ||
+		if (!coalescable(&frames[j], udp, &bv) || bv.proto != fv.proto ||
+		    bv.hdr_len != fv.hdr_len || bv.is_v6 != fv.is_v6 || bv.payload_len > gso ||
+		    !headers_match(f, b, &fv) ||
+		    (tcp && get32(b + fv.l4 + TCP_SEQ_AT) != next_seq) ||
 		    (check_id && get16(b + fv.l3 + IPV4_ID_AT) != next_id) ||
 		    fv.hdr_len - fv.l3 + total + bv.payload_len > IP_MAX_PACKET)
 			break;
@@ -435,6 +495,8 @@ size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_
 		next_id++;
 		total += bv.payload_len;
 		prev_len = bv.payload_len;
+		if (!tcp)
+			continue;
 		next_seq += (uint32_t)bv.payload_len;
 		last_flags = b[fv.l4 + TCP_FLAGS_AT];
 		if (last_flags & TCP_PSH)

@@ -5,13 +5,16 @@
  * of up to 64 KiB (TSO) with checksums left partial, and accepts the same on
  * write. One system call and one pass through the kernel's TCP stack then
  * moves dozens of segments instead of one; this is how wireguard-go passed
- * 10 Gbit/s. What travels between nodes stays plain Ethernet frames of at most
- * MTU size, so the other side needs no offload support:
+ * 10 Gbit/s. Kernels since 6.2 do the same for UDP (USO): a run of equal
+ * datagrams of one flow is one super-frame, cut back into the same datagrams
+ * by the kernel. What travels between nodes stays plain Ethernet frames of at
+ * most MTU size, so the other side needs no offload support:
  *
- *   TAP read:  super-frame ─► offload_segment_tcp ─► MTU-sized frames with full
+ *   TAP read:  super-frame ─► offload_segment ─► MTU-sized frames with full
  *              checksums, laid out for one UDP GSO send;
  *   TAP write: MTU-sized frames ─► offload_coalesce_next groups consecutive
- *              segments of one TCP flow ─► one super-frame per group.
+ *              segments of one TCP flow, or datagrams of one UDP flow ─► one
+ *              super-frame per group.
  *
  * Every frame comes from the network or the kernel and is bounds-checked here;
  * anything this module does not fully understand is passed through unchanged
@@ -30,12 +33,13 @@
 #define OFFLOAD_GSO_NONE 0
 #define OFFLOAD_GSO_TCPV4 1
 #define OFFLOAD_GSO_TCPV6 4
+#define OFFLOAD_GSO_UDP_L4 5 /* Linux 6.2 and later */
 #define OFFLOAD_GSO_ECN 0x80
 /* Largest super-frame either way: 64 KiB of IP packet plus link headers. */
 #define OFFLOAD_MAX_FRAME (65535 + 18)
 /* Most segments merged into one super-frame: bounds the writev that carries it. */
 #define OFFLOAD_MAX_COALESCE 64
-/* Longest link + IP + TCP header we handle: two VLAN tags (802.1ad + 802.1Q),
+/* Longest link + IP + TCP (or UDP) header we handle: two VLAN tags (802.1ad + 802.1Q),
  * IPv4 options or the IPv6 header, TCP options. */
 #define OFFLOAD_MAX_HEADERS (22 + 60 + 60)
 
@@ -54,7 +58,7 @@ void offload_hdr_encode(uint8_t out[OFFLOAD_VNET_HDR_LEN], const struct offload_
 enum offload_result {
 	OFFLOAD_OK = 0,
 	OFFLOAD_BAD_CSUM,  /* csum_start/csum_offset outside the frame */
-	OFFLOAD_BAD_GSO,   /* a GSO frame that is not plain TCP over IPv4/IPv6 */
+	OFFLOAD_BAD_GSO,   /* a GSO frame that is not plain TCP or UDP over IPv4/IPv6 */
 	OFFLOAD_TOO_MANY,  /* more segments than the caller has room for */
 	OFFLOAD_RESULT_COUNT,
 };
@@ -70,18 +74,18 @@ enum offload_result offload_finish_csum(uint8_t *frame, size_t len, uint16_t csu
 					uint16_t csum_offset);
 
 /*
- * Cut a TSO super-frame into frames of its headers plus at most gso_size bytes
- * of payload, with IP lengths, IPv4 IDs, TCP sequence numbers, flags and
- * checksums as the kernel would have sent them. Each segment gets a slot of
- * *stride = headroom + headers + gso_size + tailroom bytes in out (out_cap
- * bytes): segment i's frame starts at out + i * *stride + headroom and its
- * length goes to lens[i] (max_segs entries). Equal slots back to back are
- * what one UDP GSO send needs. Returns the number of segments, or a negative
- * enum offload_result.
+ * Cut a TCP (TSO) or UDP (USO) super-frame into frames of its headers plus at
+ * most gso_size bytes of payload, with IP and UDP lengths, IPv4 IDs, TCP
+ * sequence numbers, flags and checksums as the kernel would have sent them.
+ * Each segment gets a slot of *stride = headroom + headers + gso_size +
+ * tailroom bytes in out (out_cap bytes): segment i's frame starts at out + i *
+ * *stride + headroom and its length goes to lens[i] (max_segs entries). Equal
+ * slots back to back are what one UDP GSO send needs. Returns the number of
+ * segments, or a negative enum offload_result.
  */
-int offload_segment_tcp(const uint8_t *frame, size_t len, const struct offload_hdr *h,
-			uint8_t *out, size_t out_cap, size_t headroom, size_t tailroom,
-			size_t *lens, size_t max_segs, size_t *stride);
+int offload_segment(const uint8_t *frame, size_t len, const struct offload_hdr *h, uint8_t *out,
+		    size_t out_cap, size_t headroom, size_t tailroom, size_t *lens, size_t max_segs,
+		    size_t *stride);
 
 /* One frame as received: where it is and how long. */
 struct offload_frame {
@@ -90,18 +94,19 @@ struct offload_frame {
 };
 
 /*
- * Starting at frames[first], find how many consecutive frames form one TCP
- * super-frame: same flow, same headers but for lengths, IDs, sequence numbers
- * and checksums, every segment's own IPv4 header and TCP checksums right,
- * contiguous sequence numbers, IPv4 IDs counting up by one unless DF is set,
- * all payloads gso_size long but the last, no flags but ACK (PSH on the last),
- * at most OFFLOAD_MAX_COALESCE frames. first must be below n. Returns the
- * count (1 when the frame cannot be coalesced). For a count above 1, writes
- * into hdr the merged headers (*hdr_len bytes, at most OFFLOAD_MAX_HEADERS)
- * and into vnet the header to write before them; the payloads follow each
- * frame's headers.
+ * Starting at frames[first], find how many consecutive frames form one
+ * super-frame: segments of one TCP flow, or (if udp) datagrams of one UDP
+ * flow. Same headers but for lengths, IDs, sequence numbers and checksums,
+ * every segment's own IPv4 header and TCP or UDP checksums right, IPv4 IDs
+ * counting up by one unless DF is set, all payloads gso_size long but the
+ * last, at most OFFLOAD_MAX_COALESCE frames; for TCP also contiguous sequence
+ * numbers and no flags but ACK (PSH on the last). first must be below n.
+ * Returns the count (1 when the frame cannot be coalesced). For a count above
+ * 1, writes into hdr the merged headers (*hdr_len bytes, at most
+ * OFFLOAD_MAX_HEADERS) and into vnet the header to write before them; the
+ * payloads follow each frame's headers.
  */
-size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_t first,
+size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_t first, bool udp,
 			     uint8_t vnet[OFFLOAD_VNET_HDR_LEN], uint8_t hdr[OFFLOAD_MAX_HEADERS],
 			     size_t *hdr_len);
 

@@ -3,8 +3,9 @@
  * a TAP device hands it over) followed by one frame. The frame's checksum is
  * finished on a copy; the frame is cut into segments (headroom, tailroom and
  * segment limit come from bits of the header's hdr_len) and the segments are
- * coalesced again; then the frame bytes are read as a list of pieces
- * ([u16 length][bytes]...) and those are coalesced too. Every buffer is an
+ * coalesced again (a merged group, cut again, must give the same segments
+ * back); then the frame bytes are read as a list of pieces ([u16
+ * length][bytes]...) and those are coalesced too. Every buffer is an
  * exact-size heap copy, so that any read past an end is caught.
  */
 #include "fuzz.h"
@@ -18,7 +19,7 @@
 
 #define FUZZ_OUT_CAP (1u << 18)
 #define FUZZ_MAX_PIECES 80 /* more than OFFLOAD_MAX_COALESCE */
-#define MIN_TCP_FRAME (14 + 20 + 20)
+#define MIN_L4_FRAME (14 + 20 + 8) /* Ethernet, IPv4, UDP */
 
 static uint8_t *dup_bytes(const uint8_t *p, size_t len)
 {
@@ -62,25 +63,56 @@ static void fuzz_finish(const uint8_t *frame, size_t len, const struct offload_h
 	free(f);
 }
 
-static void coalesce_all(struct offload_frame *fr, size_t n)
+/* Headers and payloads joined into the super-frame the TAP would get. */
+static void recut(const struct offload_frame *fr, size_t count, const struct offload_hdr *h,
+		  const uint8_t *hdr, size_t hdr_len)
+{
+	size_t total = hdr_len, at = hdr_len, lens[OFFLOAD_MAX_COALESCE], stride = 0;
+	uint8_t *joined, *out;
+
+	for (size_t k = 0; k < count; k++)
+		total += fr[k].len - hdr_len;
+	joined = malloc(total);
+	out = malloc(count * (hdr_len + h->gso_size));
+	check(joined != NULL && out != NULL);
+	memcpy(joined, hdr, hdr_len);
+	for (size_t k = 0; k < count; k++) {
+		memcpy(joined + at, fr[k].data + hdr_len, fr[k].len - hdr_len);
+		at += fr[k].len - hdr_len;
+	}
+	check(offload_segment(joined, total, h, out, count * (hdr_len + h->gso_size), 0, 0, lens,
+			      count, &stride) == (int)count);
+	for (size_t k = 0; k < count; k++)
+		check(lens[k] == fr[k].len && memcmp(out + k * stride, fr[k].data, lens[k]) == 0);
+	free(out);
+	free(joined);
+}
+
+/* With again set, the frames are segments just cut from one super-frame: a
+ * merged group must cut back into the same bytes. */
+static void coalesce_all(struct offload_frame *fr, size_t n, bool again)
 {
 	for (size_t i = 0; i < n;) {
 		uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
-		size_t hdr_len = 0, got = offload_coalesce_next(fr, n, i, vnet, hdr, &hdr_len);
+		size_t hdr_len = 0;
+		size_t got = offload_coalesce_next(fr, n, i, true, vnet, hdr, &hdr_len);
 
 		check(got >= 1 && got <= n - i && got <= OFFLOAD_MAX_COALESCE);
 		if (got > 1) {
 			struct offload_hdr h;
 
 			offload_hdr_decode(vnet, &h);
-			check(hdr_len >= MIN_TCP_FRAME && hdr_len <= OFFLOAD_MAX_HEADERS);
+			check(hdr_len >= MIN_L4_FRAME && hdr_len <= OFFLOAD_MAX_HEADERS);
 			check(h.flags == OFFLOAD_F_NEEDS_CSUM && h.hdr_len == hdr_len);
-			check(h.gso_type == OFFLOAD_GSO_TCPV4 || h.gso_type == OFFLOAD_GSO_TCPV6);
+			check(h.gso_type == OFFLOAD_GSO_TCPV4 || h.gso_type == OFFLOAD_GSO_TCPV6 ||
+			      h.gso_type == OFFLOAD_GSO_UDP_L4);
 			check(h.gso_size > 0 && fr[i].len == hdr_len + h.gso_size);
 			check((size_t)h.csum_start + h.csum_offset + 2 <= hdr_len);
 			check(memcmp(hdr, fr[i].data, 12) == 0); /* MAC addresses */
 			for (size_t k = i; k < i + got; k++)
 				check(fr[k].len > hdr_len && fr[k].len - hdr_len <= h.gso_size);
+			if (again)
+				recut(fr + i, got, &h, hdr, hdr_len);
 		}
 		i += got;
 	}
@@ -97,13 +129,13 @@ static void fuzz_segment(const uint8_t *frame, size_t len, const struct offload_
 	int n;
 
 	check(out != NULL && lens != NULL && fr != NULL);
-	n = offload_segment_tcp(frame, len, h, out, FUZZ_OUT_CAP, headroom, tailroom, lens,
+	n = offload_segment(frame, len, h, out, FUZZ_OUT_CAP, headroom, tailroom, lens,
 				max_segs, &stride);
 	check(n == -OFFLOAD_BAD_GSO || n == -OFFLOAD_TOO_MANY || n > 0);
 	if (n <= 0)
 		goto out;
 	check((size_t)n <= max_segs && (size_t)n * stride <= FUZZ_OUT_CAP);
-	check(stride >= headroom + tailroom + MIN_TCP_FRAME + h->gso_size);
+	check(stride >= headroom + tailroom + MIN_L4_FRAME + h->gso_size);
 	hdr = stride - headroom - tailroom - h->gso_size;
 	check(hdr <= OFFLOAD_MAX_HEADERS && hdr <= len);
 	for (size_t i = 0; i < (size_t)n; i++) {
@@ -125,12 +157,12 @@ static void fuzz_segment(const uint8_t *frame, size_t len, const struct offload_
 		uint8_t *again = malloc(stride);
 
 		check(again != NULL);
-		check(offload_segment_tcp(fr[last].data, fr[last].len, h, again, stride, 0, 0,
+		check(offload_segment(fr[last].data, fr[last].len, h, again, stride, 0, 0,
 					  &len1, 1, &stride1) == 1);
 		check(len1 == fr[last].len && memcmp(again, fr[last].data, len1) == 0);
 		free(again);
 	}
-	coalesce_all(fr, (size_t)n);
+	coalesce_all(fr, (size_t)n, true);
 out:
 	free(fr);
 	free(lens);
@@ -154,7 +186,7 @@ static void fuzz_pieces(const uint8_t *p, size_t len)
 		p += piece;
 		len -= piece;
 	}
-	coalesce_all(fr, n);
+	coalesce_all(fr, n, false);
 	for (size_t i = 0; i < n; i++)
 		free(fr[i].data);
 }

@@ -494,7 +494,7 @@ static void test_vnet_hdr_codec(void **state)
 	assert_int_equal(v, 1448);
 }
 
-/* ---- offload_segment_tcp ------------------------------------------------ */
+/* ---- offload_segment (TCP) ------------------------------------------------ */
 
 enum seg_mut {
 	SM_NONE,
@@ -777,7 +777,7 @@ static void run_seg_case(const struct seg_case *c)
 	assert_non_null(out);
 	assert_non_null(lens);
 	memset(out, 0xa5, out_cap);
-	r = offload_segment_tcp(in, len, &h, out, out_cap, c->headroom, c->tailroom, lens,
+	r = offload_segment(in, len, &h, out, out_cap, c->headroom, c->tailroom, lens,
 				max_segs, &got_stride);
 	if (r != c->want)
 		fail_msg("case %d: got %d, want %d", c->id, r, c->want);
@@ -930,7 +930,7 @@ static void run_rt_case(const struct rt_case *c)
 	lens = malloc(n * sizeof(*lens));
 	fr = malloc(n * sizeof(*fr));
 	assert_true(out && lens && fr);
-	r = offload_segment_tcp(in, len, &h, out, out_cap, 0, 0, lens, n, &stride);
+	r = offload_segment(in, len, &h, out, out_cap, 0, 0, lens, n, &stride);
 	check(r == (int)n, c->id);
 	for (size_t k = 0; k < n; k++)
 		fr[k] = (struct offload_frame){ out + k * stride, lens[k] };
@@ -939,7 +939,7 @@ static void run_rt_case(const struct rt_case *c)
 
 		check(g + 1 < sizeof(c->groups) / sizeof(c->groups[0]), c->id);
 		want = c->groups[g++];
-		got = offload_coalesce_next(fr, n, i, vnet, hdr, &hdr_len);
+		got = offload_coalesce_next(fr, n, i, true, vnet, hdr, &hdr_len);
 
 		if (got != want)
 			fail_msg("case %d: group at %zu: got %zu, want %zu", c->id, i, got, want);
@@ -1232,7 +1232,7 @@ static void test_qinq(void **state)
 	qinq[14] = 0x00;
 	qinq[15] = 0x07;
 	memcpy(qinq + 16, super_buf + 12, len - 12);
-	n = offload_segment_tcp(qinq, len + 4, &h, out, sizeof(out), 0, 0, lens, 8, &stride);
+	n = offload_segment(qinq, len + 4, &h, out, sizeof(out), 0, 0, lens, 8, &stride);
 	assert_int_equal(n, 4);
 	seg_lay = lay;
 	seg_lay.l3 += 4;
@@ -1245,7 +1245,7 @@ static void test_qinq(void **state)
 		assert_true(l4_csum_ok(seg, &seg_lay, PROTO_TCP, lens[i] - seg_lay.l4));
 		fr[i] = (struct offload_frame){ seg, lens[i] };
 	}
-	assert_int_equal(offload_coalesce_next(fr, (size_t)n, 0, vnet, hdr, &hdr_len), 4);
+	assert_int_equal(offload_coalesce_next(fr, (size_t)n, 0, true, vnet, hdr, &hdr_len), 4);
 	assert_int_equal(hdr_len, seg_lay.l4 + (lay.hdr - lay.l4));
 	assert_memory_equal(hdr, qinq, 22);
 }
@@ -1261,7 +1261,7 @@ static void test_coalesce_table(void **state)
 		size_t hdr_len = 0, got;
 
 		build_train(&t, c);
-		got = offload_coalesce_next(t.fr, t.n, c->first, vnet, hdr, &hdr_len);
+		got = offload_coalesce_next(t.fr, t.n, c->first, true, vnet, hdr, &hdr_len);
 		if (got != c->want)
 			fail_msg("coalesce case %d: got %zu, want %zu", c->id, got, c->want);
 		if (got > 1)
@@ -1348,7 +1348,7 @@ static void random_round(int id)
 	fr = malloc(n * sizeof(*fr));
 	assert_true(out && lens && fr);
 	memset(out, 0xa5, out_cap);
-	r = offload_segment_tcp(in, len, &h, out, out_cap, headroom, tailroom, lens, n, &stride);
+	r = offload_segment(in, len, &h, out, out_cap, headroom, tailroom, lens, n, &stride);
 	if (r != (int)n)
 		fail_msg("random %d: segment returned %d, want %zu", id, r, n);
 	check_segments(id, out, out_cap, lens, n, stride, headroom, tailroom, in, &l, &s, mss);
@@ -1363,7 +1363,8 @@ static void random_round(int id)
 	}
 	for (size_t i = 0; i < n;) {
 		uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
-		size_t hdr_len = 0, got = offload_coalesce_next(fr, n, i, vnet, hdr, &hdr_len);
+		size_t hdr_len = 0;
+		size_t got = offload_coalesce_next(fr, n, i, true, vnet, hdr, &hdr_len);
 		size_t want = model_group(seg_flags, plen, n, i, l.hdr - l.l3);
 
 		if (got != want)
@@ -1391,6 +1392,386 @@ static void test_random_round_trips(void **state)
 		random_round(i);
 }
 
+/* ---- UDP: segmentation (USO) and coalescing ------------------------------ */
+
+#define UDP_LEN 8
+#define UDP_CSUM_AT 6
+
+/* Ethernet [+ VLAN] + IPv4/IPv6 + UDP + payload. The UDP checksum is complete,
+ * the pseudo-header sum (partial, as a USO super-frame carries), or none
+ * (zero_csum). */
+static size_t build_udp(uint8_t *f, const struct spec *s, bool zero_csum, struct layout *l)
+{
+	size_t udp_len = UDP_LEN + s->payload_len;
+	struct spec ip = *s;
+	uint8_t *udp;
+
+	memcpy(f, (const uint8_t[12]){ 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, s->mac_last }, 12);
+	l->l3 = ETH_LEN;
+	if (s->vlan) {
+		put16(f + 12, 0x8100);
+		put16(f + 14, s->vlan_tci);
+		l->l3 += VLAN_LEN;
+	}
+	put16(f + l->l3 - 2, s->v6 ? 0x86dd : 0x0800);
+	l->v6 = s->v6;
+	ip.proto = PROTO_UDP;
+	l->l4 = l->l3 + put_ip(f + l->l3, &ip, udp_len);
+	udp = f + l->l4;
+	put16(udp, s->sport);
+	put16(udp + 2, s->dport);
+	put16(udp + 4, (uint32_t)udp_len);
+	put16(udp + UDP_CSUM_AT, 0);
+	l->hdr = l->l4 + UDP_LEN;
+	memcpy(f + l->hdr, s->payload, s->payload_len);
+	l->end = l->hdr + s->payload_len;
+	memset(f + l->end, 0, s->pad);
+	l->len = l->end + s->pad;
+	if (s->partial) {
+		put16(udp + UDP_CSUM_AT, naive_fold(naive_pseudo(f, l, PROTO_UDP, udp_len)));
+	} else if (!zero_csum) {
+		uint16_t c = (uint16_t)~naive_fold(
+			naive_sum(naive_pseudo(f, l, PROTO_UDP, udp_len), udp, udp_len));
+
+		put16(udp + UDP_CSUM_AT, c ? c : 0xffff);
+	}
+	return l->len;
+}
+
+/* Cut frame (a USO super-frame) into exact-size copies in fr; returns the count. */
+static int cut_udp(int id, const uint8_t *frame, size_t len, uint16_t mss, uint8_t gso_type,
+		   struct offload_frame *fr, size_t max)
+{
+	struct offload_hdr h = { .gso_type = gso_type, .gso_size = mss };
+	size_t out_cap = max * (OFFLOAD_MAX_HEADERS + (size_t)mss), stride = 0;
+	size_t *lens = malloc(max * sizeof(*lens));
+	uint8_t *out = malloc(out_cap);
+	int n;
+
+	check(out && lens, id);
+	n = offload_segment(frame, len, &h, out, out_cap, 0, 0, lens, max, &stride);
+	for (int i = 0; i < n; i++) {
+		uint8_t *copy = dup_frame(out + (size_t)i * stride, lens[i]);
+
+		fr[i] = (struct offload_frame){ copy, lens[i] };
+	}
+	free(lens);
+	free(out);
+	return n;
+}
+
+static void free_frames(struct offload_frame *fr, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		free(fr[k].data);
+}
+
+struct uso_case {
+	int id;
+	bool v6, vlan;
+	uint8_t ip_opt;
+	size_t payload;
+	uint16_t mss, ip_id;
+	uint8_t gso; /* GSO_AUTO: OFFLOAD_GSO_UDP_L4 */
+	enum { UM_NONE, UM_TCP, UM_UDP_LEN, UM_MF } mut;
+	int want;
+};
+
+static const struct uso_case uso_cases[] = {
+	{ 1, false, false, 0, 3000, 1000, 7, GSO_AUTO, UM_NONE, 3 },
+	{ 2, false, false, 0, 3001, 1000, 7, GSO_AUTO, UM_NONE, 4 },
+	{ 3, true, false, 0, 3500, 1000, 7, GSO_AUTO, UM_NONE, 4 },
+	{ 4, false, true, 0, 1000, 1000, 7, GSO_AUTO, UM_NONE, 1 },
+	{ 5, false, false, 8, 2000, 64, 0xfff0, GSO_AUTO, UM_NONE, 32 }, /* IDs wrap */
+	{ 6, true, true, 0, 64 * 64, 64, 7, GSO_AUTO, UM_NONE, 64 },
+	{ 7, false, false, 0, 0, 1000, 7, GSO_AUTO, UM_NONE, 1 },
+	/* Not a UDP super-frame of the announced kind. */
+	{ 8, false, false, 0, 3000, 1000, 7, OFFLOAD_GSO_TCPV4, UM_NONE, BAD_GSO },
+	{ 9, false, false, 0, 3000, 1000, 7, OFFLOAD_GSO_UDP_L4 | OFFLOAD_GSO_ECN, UM_NONE,
+	  BAD_GSO },
+	{ 10, false, false, 0, 3000, 1000, 7, GSO_AUTO, UM_TCP, BAD_GSO },
+	{ 11, true, false, 0, 3000, 1000, 7, GSO_AUTO, UM_UDP_LEN, BAD_GSO },
+	{ 12, false, false, 0, 3000, 1000, 7, GSO_AUTO, UM_MF, BAD_GSO },
+	{ 13, false, false, 0, 3000, 0, 7, GSO_AUTO, UM_NONE, BAD_GSO },
+};
+
+/* Each datagram: the super-frame's headers but for lengths, ID and checksums,
+ * its slice of the payload, every checksum right and the UDP one not zero. */
+static void run_uso_case(const struct uso_case *c)
+{
+	struct spec s = base_spec(c->v6);
+	struct offload_frame fr[64];
+	struct layout l, sl;
+	size_t len, off = 0;
+	int n;
+
+	s.vlan = c->vlan;
+	s.ip_opt_len = c->ip_opt;
+	s.ip_id = c->ip_id;
+	s.payload = pattern + 5;
+	s.payload_len = c->payload;
+	s.partial = true;
+	len = build_udp(super_buf, &s, false, &l);
+	if (c->mut == UM_TCP)
+		len = build(super_buf, &s, &l);
+	if (c->mut == UM_UDP_LEN)
+		put16(super_buf + l.l4 + 4, get16(super_buf + l.l4 + 4) - 1);
+	if (c->mut == UM_MF)
+		put16(super_buf + l.l3 + 6, IP_MF);
+	n = cut_udp(c->id, super_buf, len, c->mss,
+		    c->gso == GSO_AUTO ? OFFLOAD_GSO_UDP_L4 : c->gso, fr, 64);
+	if (n != c->want)
+		fail_msg("uso case %d: got %d, want %d", c->id, n, c->want);
+	sl = l;
+	for (int i = 0; i < n; i++) {
+		const uint8_t *f = fr[i].data;
+		size_t plen = fr[i].len - l.hdr;
+
+		check(fr[i].len >= l.hdr && plen == (i + 1 < n ? c->mss : c->payload - off), c->id);
+		check(memcmp(f + l.hdr, s.payload + off, plen) == 0, c->id);
+		off += plen;
+		for (size_t k = 0; k < l.hdr; k++)
+			if (!is_len_or_csum(&l, k) && !(k >= l.l4 + 4) &&
+			    !(!c->v6 && (k == l.l3 + 4 || k == l.l3 + 5)))
+				check(f[k] == super_buf[k], c->id);
+		check(get16(f + l.l4 + 4) == UDP_LEN + plen, c->id);
+		if (c->v6) {
+			check(get16(f + l.l3 + 4) == UDP_LEN + plen, c->id);
+		} else {
+			check(get16(f + l.l3 + 2) == l.l4 - l.l3 + UDP_LEN + plen, c->id);
+			check(get16(f + l.l3 + 4) == (uint16_t)(c->ip_id + i), c->id);
+			check(ipv4_csum_ok(f, &sl), c->id);
+		}
+		check(get16(f + l.l4 + UDP_CSUM_AT) != 0, c->id);
+		check(l4_csum_ok(f, &sl, PROTO_UDP, UDP_LEN + plen), c->id);
+	}
+	if (n > 0)
+		check(off == c->payload, c->id);
+	free_frames(fr, n > 0 ? (size_t)n : 0);
+}
+
+static void test_uso_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(uso_cases) / sizeof(uso_cases[0]); i++)
+		run_uso_case(&uso_cases[i]);
+}
+
+/* A datagram whose checksum comes out zero is sent with 0xffff: zero in UDP
+ * says "no checksum". */
+static void test_uso_zero_csum(void **state)
+{
+	static uint8_t payload[100];
+	struct spec s = base_spec(false);
+	struct offload_frame fr[1];
+	struct layout l;
+	size_t len;
+	uint16_t sum;
+
+	(void)state;
+	memcpy(payload, pattern, sizeof(payload));
+	payload[98] = payload[99] = 0;
+	s.payload = payload;
+	s.payload_len = sizeof(payload);
+	build_udp(super_buf, &s, true, &l);
+	sum = naive_fold(naive_sum(naive_pseudo(super_buf, &l, PROTO_UDP, UDP_LEN + 100),
+				   super_buf + l.l4, UDP_LEN + 100));
+	put16(payload + 98, (uint16_t)(0xffff - sum)); /* the sum becomes 0xffff */
+	s.partial = true;
+	len = build_udp(super_buf, &s, false, &l);
+	assert_int_equal(cut_udp(0, super_buf, len, 1000, OFFLOAD_GSO_UDP_L4, fr, 1), 1);
+	assert_int_equal(get16(fr[0].data + l.l4 + UDP_CSUM_AT), 0xffff);
+	assert_true(l4_csum_ok(fr[0].data, &l, PROTO_UDP, UDP_LEN + 100));
+	free_frames(fr, 1);
+}
+
+/* Merged headers and payloads, cut again, give back the same datagrams byte
+ * for byte: the kernel does the same cut. */
+static void check_recut(int id, const struct offload_frame *fr, size_t count,
+			const uint8_t vnet[OFFLOAD_VNET_HDR_LEN], const uint8_t *hdr,
+			size_t hdr_len)
+{
+	struct offload_frame again[OFFLOAD_MAX_COALESCE];
+	struct offload_hdr h;
+	size_t at = hdr_len;
+	int n;
+
+	offload_hdr_decode(vnet, &h);
+	check(h.flags == OFFLOAD_F_NEEDS_CSUM && h.gso_type == OFFLOAD_GSO_UDP_L4, id);
+	check(h.hdr_len == hdr_len && h.gso_size == fr[0].len - hdr_len, id);
+	check((size_t)h.csum_start + UDP_LEN == hdr_len && h.csum_offset == UDP_CSUM_AT, id);
+	memcpy(join_buf, hdr, hdr_len);
+	for (size_t k = 0; k < count; k++) {
+		memcpy(join_buf + at, fr[k].data + hdr_len, fr[k].len - hdr_len);
+		at += fr[k].len - hdr_len;
+	}
+	n = cut_udp(id, join_buf, at, h.gso_size, h.gso_type, again, OFFLOAD_MAX_COALESCE);
+	check(n == (int)count, id);
+	for (size_t k = 0; k < count; k++) {
+		check(again[k].len == fr[k].len, id);
+		check(memcmp(again[k].data, fr[k].data, fr[k].len) == 0, id);
+	}
+	free_frames(again, count);
+}
+
+/* A run of datagrams cut from one super-frame merges back into groups of at
+ * most 64 that recut to the same datagrams; without udp nothing merges. */
+static void test_udp_round_trip(void **state)
+{
+	static const struct {
+		bool v6, vlan;
+		size_t payload;
+		uint16_t mss;
+		size_t groups[4];
+	} cases[] = {
+		{ false, false, 3000, 1000, { 3 } },
+		{ true, true, 3001, 1000, { 4 } },
+		{ false, false, 100 * 64, 64, { 64, 36 } },
+		{ true, false, 64 * 64 + 1, 64, { 64, 1 } },
+		{ false, false, 45 * 1400, 1400, { 45 } },
+	};
+	static struct offload_frame fr[128];
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct spec s = base_spec(cases[c].v6);
+		struct layout l;
+		size_t len, i = 0, g = 0;
+		int n;
+
+		s.vlan = cases[c].vlan;
+		s.payload_len = cases[c].payload;
+		s.partial = true;
+		s.frag = 0; /* no DF: IDs must count up */
+		len = build_udp(super_buf, &s, false, &l);
+		n = cut_udp((int)c, super_buf, len, cases[c].mss, OFFLOAD_GSO_UDP_L4, fr, 128);
+		check(n > 0, c);
+		for (size_t k = 0; k < (size_t)n; k++) {
+			uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
+			size_t hdr_len = 0;
+
+			check(offload_coalesce_next(fr, (size_t)n, k, false, vnet, hdr, &hdr_len) ==
+				      1,
+			      c);
+		}
+		while (i < (size_t)n) {
+			uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
+			size_t hdr_len = 0, got;
+
+			got = offload_coalesce_next(fr, (size_t)n, i, true, vnet, hdr, &hdr_len);
+			if (got != cases[c].groups[g])
+				fail_msg("udp round trip %zu: group %zu got %zu", c, g, got);
+			if (got > 1)
+				check_recut((int)c, fr + i, got, vnet, hdr, hdr_len);
+			g++;
+			i += got;
+		}
+		free_frames(fr, (size_t)n);
+	}
+}
+
+enum udp_mut {
+	UC_NONE, UC_SPORT, UC_DPORT, UC_LONGER, UC_SHORTER, UC_EMPTY, UC_BAD_CSUM,
+	UC_ZERO_CSUM, UC_TTL, UC_TOS, UC_NO_DF, UC_NO_DF_ID, UC_UDP_LEN, UC_TCP, UC_PAD,
+	UC_FAMILY,
+};
+
+/* Four datagrams of one flow (100 bytes each, IDs counting up), the third
+ * (index 2) mutated: how many merge from the first. */
+static void test_udp_coalesce_refusals(void **state)
+{
+	static const struct {
+		bool v6;
+		enum udp_mut mut;
+		size_t want;
+	} cases[] = {
+		{ false, UC_NONE, 4 },      { true, UC_NONE, 4 },     { false, UC_SPORT, 2 },
+		{ true, UC_DPORT, 2 },      { false, UC_LONGER, 2 },  { true, UC_SHORTER, 3 },
+		{ false, UC_EMPTY, 2 },     { false, UC_BAD_CSUM, 2 }, { true, UC_BAD_CSUM, 2 },
+		{ false, UC_ZERO_CSUM, 4 }, { true, UC_ZERO_CSUM, 2 }, { false, UC_TTL, 2 },
+		{ true, UC_TOS, 2 },        { false, UC_NO_DF, 4 },   { false, UC_NO_DF_ID, 2 },
+		{ false, UC_UDP_LEN, 2 },   { true, UC_UDP_LEN, 2 },  { false, UC_TCP, 2 },
+		{ false, UC_PAD, 2 },       { false, UC_FAMILY, 2 },
+	};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct offload_frame fr[4];
+		uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
+		size_t hdr_len = 0, got;
+		enum udp_mut m = cases[c].mut;
+
+		for (size_t k = 0; k < 4; k++) {
+			struct spec s = base_spec(cases[c].v6);
+			bool victim = k == 2, zero = false;
+			struct layout l;
+			size_t len;
+
+			s.ip_id = (uint16_t)(100 + k);
+			s.payload = pattern + 100 * k;
+			s.payload_len = 100;
+			if (m == UC_NO_DF || m == UC_NO_DF_ID)
+				s.frag = 0;
+			if (victim) {
+				switch (m) {
+				case UC_SPORT: s.sport++; break;
+				case UC_DPORT: s.dport++; break;
+				case UC_LONGER: s.payload_len = 101; break;
+				case UC_SHORTER: s.payload_len = 99; break;
+				case UC_EMPTY: s.payload_len = 0; break;
+				case UC_ZERO_CSUM: zero = true; break;
+				case UC_TTL: s.ttl++; break;
+				case UC_TOS: s.tos = 2; break;
+				case UC_NO_DF_ID: s.ip_id += 2; break;
+				case UC_PAD: s.pad = 4; break;
+				case UC_FAMILY:
+					s = base_spec(!cases[c].v6);
+					s.payload_len = 100;
+					break;
+				default: break;
+				}
+			}
+			len = victim && m == UC_TCP ? build(super_buf, &s, &l)
+						    : build_udp(super_buf, &s, zero, &l);
+			if (victim && m == UC_BAD_CSUM)
+				super_buf[l.end - 1] ^= 1;
+			if (victim && m == UC_UDP_LEN) /* one byte of payload outside UDP */
+				put16(super_buf + l.l4 + 4, get16(super_buf + l.l4 + 4) - 1);
+			fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len };
+		}
+		got = offload_coalesce_next(fr, 4, 0, true, vnet, hdr, &hdr_len);
+		if (got != cases[c].want)
+			fail_msg("udp refusal case %zu: got %zu, want %zu", c, got, cases[c].want);
+		if (got > 1 && m != UC_ZERO_CSUM)
+			check_recut((int)c, fr, got, vnet, hdr, hdr_len);
+		free_frames(fr, 4);
+	}
+}
+
+/* 1400-byte datagrams: the merged IP packet stays within 65535 bytes. */
+static void test_udp_ip_limit(void **state)
+{
+	static struct offload_frame fr[50];
+	uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
+	size_t hdr_len = 0, want4 = (IP_MAX - IP4_LEN - UDP_LEN) / 1400;
+
+	(void)state;
+	for (size_t k = 0; k < 50; k++) {
+		struct spec s = base_spec(false);
+		struct layout l;
+		size_t len;
+
+		s.ip_id = (uint16_t)k;
+		s.payload_len = 1400;
+		len = build_udp(super_buf, &s, false, &l);
+		fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len };
+	}
+	assert_int_equal(offload_coalesce_next(fr, 50, 0, true, vnet, hdr, &hdr_len), want4);
+	assert_int_equal(get16(hdr + ETH_LEN + 2), IP4_LEN + UDP_LEN + want4 * 1400);
+	assert_int_equal(get16(hdr + ETH_LEN + IP4_LEN + 4), UDP_LEN + want4 * 1400);
+	free_frames(fr, 50);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1407,6 +1788,11 @@ int main(void)
 		cmocka_unit_test(test_coalesce_table),
 		cmocka_unit_test(test_qinq),
 		cmocka_unit_test(test_random_round_trips),
+		cmocka_unit_test(test_uso_table),
+		cmocka_unit_test(test_uso_zero_csum),
+		cmocka_unit_test(test_udp_round_trip),
+		cmocka_unit_test(test_udp_coalesce_refusals),
+		cmocka_unit_test(test_udp_ip_limit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
