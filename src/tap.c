@@ -12,11 +12,18 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-int tap_open(const char *name, bool offload, int *ifindex, char *err, size_t err_len)
+/* UDP segmentation offload (Linux 6.2); older headers lack the names. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+int tap_open(const char *name, bool offload, bool *uso, int *ifindex, char *err, size_t err_len)
 {
 	struct ifreq ifr;
 	int fd, ret;
 
+	*uso = false;
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
@@ -35,13 +42,13 @@ int tap_open(const char *name, bool offload, int *ifindex, char *err, size_t err
 		int hdr_len = OFFLOAD_VNET_HDR_LEN;
 		unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 
-		if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 ||
-		    ioctl(fd, TUNSETOFFLOAD, features) < 0) {
-			ret = -errno;
-			snprintf(err, err_len, "cannot enable offloads on %s: %s", name,
-				 strerror(errno));
-			goto fail;
-		}
+		if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
+			goto no_offload;
+		/* A kernel that knows USO takes UDP super-frames both ways; an
+		 * older one refuses the flags (EINVAL) and gets TCP only. */
+		*uso = ioctl(fd, TUNSETOFFLOAD, features | TUN_F_USO4 | TUN_F_USO6) == 0;
+		if (!*uso && (errno != EINVAL || ioctl(fd, TUNSETOFFLOAD, features) < 0))
+			goto no_offload;
 	}
 	*ifindex = (int)if_nametoindex(ifr.ifr_name);
 	if (*ifindex == 0) {
@@ -50,6 +57,9 @@ int tap_open(const char *name, bool offload, int *ifindex, char *err, size_t err
 		goto fail;
 	}
 	return fd;
+no_offload:
+	ret = -errno;
+	snprintf(err, err_len, "cannot enable offloads on %s: %s", name, strerror(errno));
 fail:
 	close(fd);
 	return ret;

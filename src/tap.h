@@ -10,10 +10,10 @@
 #include <stddef.h>
 
 /* Create or attach TAP `name` (IFF_TAP | IFF_NO_PI), non-blocking. With
- * offload set, also IFF_VNET_HDR with checksum and TCP segmentation offload
- * (see offload.h): every read and write then starts with a virtio_net_hdr.
- * Returns the descriptor and sets *ifindex, or a negative errno with a reason
- * in err. */
-int tap_open(const char *name, bool offload, int *ifindex, char *err, size_t err_len);
+ * offload set, also IFF_VNET_HDR with checksum and TCP segmentation offload,
+ * and UDP segmentation offload where the kernel has it (*uso; see offload.h):
+ * every read and write then starts with a virtio_net_hdr. Returns the
+ * descriptor and sets *ifindex, or a negative errno with a reason in err. */
+int tap_open(const char *name, bool offload, bool *uso, int *ifindex, char *err, size_t err_len);
 
 #endif

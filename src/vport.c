@@ -86,6 +86,7 @@ struct vport {
 	struct config_cidr addresses[MAX_ADDRESSES];
 	struct loop loop;
 	int tap_fd, ifindex, udp_fd;
+	bool tap_uso; /* the TAP takes and gives UDP super-frames */
 	struct control control;
 	struct udp_rx rx;
 	struct udp_tx tx;
@@ -321,20 +322,20 @@ static void queue_frame(struct vport *vp, const uint8_t *frame, size_t len)
 	vp->arena_used += WIRE_DATA_OVERHEAD + len;
 }
 
-/* A TSO super-frame: segments laid out back to back so the batch leaves in
+/* A TCP or UDP super-frame: segments laid out back to back so the batch leaves in
  * one UDP GSO send. */
 static void queue_super_frame(struct vport *vp, const uint8_t *frame, size_t len,
 			      const struct offload_hdr *h)
 {
 	size_t stride = 0, room = ARENA_SIZE - vp->arena_used;
-	int n = offload_segment_tcp(frame, len, h, vp->arena + vp->arena_used, room,
-				    WIRE_DATA_HEADER_LEN, NOISE_TAG_LEN, vp->seg_lens,
-				    SEGMENTS_MAX, &stride);
+	int n = offload_segment(frame, len, h, vp->arena + vp->arena_used, room,
+				WIRE_DATA_HEADER_LEN, NOISE_TAG_LEN, vp->seg_lens, SEGMENTS_MAX,
+				&stride);
 
 	if (n == -OFFLOAD_TOO_MANY && vp->arena_used > 0) {
 		flush_tx(vp);
-		n = offload_segment_tcp(frame, len, h, vp->arena, ARENA_SIZE, WIRE_DATA_HEADER_LEN,
-					NOISE_TAG_LEN, vp->seg_lens, SEGMENTS_MAX, &stride);
+		n = offload_segment(frame, len, h, vp->arena, ARENA_SIZE, WIRE_DATA_HEADER_LEN,
+				    NOISE_TAG_LEN, vp->seg_lens, SEGMENTS_MAX, &stride);
 	}
 	if (n < 0) {
 		vp->count[DROP_TAP_OFFLOAD]++;
@@ -443,7 +444,8 @@ static void tap_write(struct vport *vp, int iov_count, size_t frames, size_t byt
 }
 
 /* Write the decrypted frames of a receive batch, merging TCP segments of one
- * flow into super-frames (one write, one pass through the kernel's stack). */
+ * flow, and datagrams of one UDP flow where the TAP takes them, into
+ * super-frames (one write, one pass through the kernel's stack). */
 static void deliver_pending(struct vport *vp)
 {
 	static const uint8_t plain[OFFLOAD_VNET_HDR_LEN];
@@ -453,7 +455,8 @@ static void deliver_pending(struct vport *vp)
 
 	while (i < vp->rx_frame_count) {
 		size_t hdr_len = 0, bytes = 0;
-		size_t k = offload_coalesce_next(f, vp->rx_frame_count, i, vnet, hdr, &hdr_len);
+		size_t k = offload_coalesce_next(f, vp->rx_frame_count, i, vp->tap_uso, vnet,
+						 hdr, &hdr_len);
 		int iov = 0;
 
 		if (k == 1) {
@@ -640,9 +643,10 @@ static int on_control(const char *request, FILE *out, void *arg, struct control_
 		vp->tx.errors, vp->udp_rx_errors, vp->control_dropped);
 	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
 	fprintf(out, "  offload: %s super_frames_read=%" PRIu64 " super_frames_written=%" PRIu64
-		     " gso_sends=%" PRIu64 " gso_fallbacks=%" PRIu64 "\n",
+		     " gso_sends=%" PRIu64 " gso_fallbacks=%" PRIu64 " udp=%s\n",
 		vp->opt.no_offload ? "off" : "on", vp->count[TAP_SUPER_READ],
-		vp->count[TAP_SUPER_WRITTEN], vp->tx.gso_sends, vp->tx.gso_fallbacks);
+		vp->count[TAP_SUPER_WRITTEN], vp->tx.gso_sends, vp->tx.gso_fallbacks,
+		vp->tap_uso ? "on" : "off");
 	return 0;
 }
 
@@ -756,7 +760,8 @@ static int setup_tap(struct vport *vp)
 	unsigned char mac[6];
 	char err[200];
 
-	vp->tap_fd = tap_open(vp->opt.tap, !vp->opt.no_offload, &vp->ifindex, err, sizeof(err));
+	vp->tap_fd = tap_open(vp->opt.tap, !vp->opt.no_offload, &vp->tap_uso, &vp->ifindex, err,
+			      sizeof(err));
 	if (vp->tap_fd < 0)
 		return cli_fail(PROG, "%s", err);
 	for (unsigned i = 0; i < vp->opt.address_count; i++)

@@ -51,6 +51,7 @@ declare -A PORT_FLAGS=([p3]=--no-offload)
 PORTS=(p1 p2 p3)
 BLAST=$VSWITCH_TOOLS/udpblast
 SINK=$VSWITCH_TOOLS/tcpsink
+TRAIN=$VSWITCH_TOOLS/udptrain
 
 start_port() {
 	# shellcheck disable=SC2086 # PORT_FLAGS holds zero or more words
@@ -281,6 +282,60 @@ check_transfer() {
 	after=$(port_drop p1 tap_bad_offload)
 	note "iperf3 -M 100 p1 -> p2: $(awk '/receiver/ { print $7, $8 }' "$TMP/iperf3-mss.txt"), p1 tap_bad_offload $before -> $after"
 	((after == before)) || bad "p1 dropped $((after - before)) super-frames with an MSS of 100"
+}
+
+# offload_count PORT NAME: a field of PORT's "offload:" line.
+offload_count() {
+	port_show "$1" | awk -v k="$2" '$1 == "offload:" { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }'
+}
+# TAPs take and give UDP super-frames since Linux 6.2.
+kernel_has_uso() {
+	local major minor rest
+	IFS=. read -r major minor rest <<<"$(uname -r)"
+	((major > 6 || (major == 6 && minor >= 2)))
+}
+udp_bound() { [[ -n $(nq "$1" ss -Huln "sport = :$2") ]]; }
+
+# udp_train FROM TO ADDR [gso]: 2,000 numbered 1,000-byte datagrams in bursts
+# of 32 (with gso, each burst one UDP_SEGMENT send); every one must arrive
+# once, whole and unchanged.
+udp_train() {
+	local from=$1 to=$2 addr=$3 gso=${4:-} got
+	aux_start "train-$to" "$to" "$TRAIN" recv "$addr" 7001 2000 1000 || return 1
+	wait_for 5 udp_bound "$to" 7001 || bad "udptrain did not bind in $to"
+	n "$from" "$TRAIN" send ${gso:+-g} "$addr" 7001 2000 1000 || bad "udptrain send from $from failed"
+	reap "${AUX_PID[train-$to]}" 10 || bad "udptrain in $to did not finish"
+	unset "AUX_PID[train-$to]"
+	got=$(cat "$TMP/train-$to.out")
+	note "$from -> $to${gso:+ (UDP_SEGMENT)}: $got"
+	[[ $got == "received=2000 bad=0" ]] || bad "$from -> $to: $got, want received=2000 bad=0"
+}
+
+# p1 and p2 take UDP super-frames from their TAPs (an application's
+# UDP_SEGMENT sends) and write them (datagrams of one flow merged); p3 never.
+check_udp_offload() {
+	local read0 wrote1 wrote2 bad0
+	wait_for 5 no_tentative p1 || bad "p1's IPv6 address stayed tentative"
+	read0=$(offload_count p1 super_frames_read)
+	wrote1=$(offload_count p1 super_frames_written)
+	wrote2=$(offload_count p2 super_frames_written)
+	bad0=$(port_drop p1 tap_bad_offload)
+	udp_train p1 p2 "${OVL4[p2]}" gso # cut by p1, merged again by p2
+	udp_train p3 p1 "${OVL6[p1]}"     # per-frame to offload, over IPv6
+	udp_train p1 p3 "${OVL4[p3]}" gso # cut by p1 for a per-frame port
+	note "p1: super_frames_read $read0 -> $(offload_count p1 super_frames_read)," \
+		"super_frames_written $wrote1 -> $(offload_count p1 super_frames_written);" \
+		"p2: super_frames_written $wrote2 -> $(offload_count p2 super_frames_written)"
+	(($(port_drop p1 tap_bad_offload) == bad0)) || bad "p1 dropped UDP super-frames (tap_bad_offload)"
+	if ! kernel_has_uso; then
+		note "SKIPPED: this kernel ($(uname -r)) has no UDP offload on TAPs (Linux 6.2+);" \
+			"only the datagrams were checked"
+		return 0
+	fi
+	[[ $(offload_count p1 udp) == on ]] || bad "p1 did not turn on UDP offload"
+	(($(offload_count p1 super_frames_read) > read0)) || bad "p1 read no UDP super-frame"
+	(($(offload_count p1 super_frames_written) > wrote1)) || bad "p1 wrote no UDP super-frame"
+	(($(offload_count p2 super_frames_written) > wrote2)) || bad "p2 wrote no UDP super-frame"
 }
 
 p1_reaches_p2_p3() { ping_ok p1 "${OVL4[p2]}" && ping_ok p1 "${OVL4[p3]}"; }
@@ -627,6 +682,7 @@ check n "802.1Q-tagged frames pass through untouched" check_vlan
 check o "stalled control clients do not stop forwarding" check_control_stall
 check p "a SIGHUP while the switch starts up does not kill it" check_sighup_startup
 check q "large transfers over a 1280-byte path MTU, from a port and from the switch" check_small_underlay_mtu
+check s "UDP datagrams keep their sizes and bytes through UDP super-frames" check_udp_offload
 check r "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
 checks_summary
