@@ -35,8 +35,9 @@
 #define OFFLOAD_GSO_TCPV6 4
 #define OFFLOAD_GSO_UDP_L4 5 /* Linux 6.2 and later */
 #define OFFLOAD_GSO_ECN 0x80
-/* Largest super-frame either way: 64 KiB of IP packet plus link headers. */
-#define OFFLOAD_MAX_FRAME (65535 + 18)
+/* Largest super-frame either way: 64 KiB of IP packet plus the Ethernet header
+ * and two VLAN tags. */
+#define OFFLOAD_MAX_FRAME (65535 + 22)
 /* Most segments merged into one super-frame: bounds the writev that carries it. */
 #define OFFLOAD_MAX_COALESCE 64
 /* Longest link + IP + TCP (or UDP) header we handle: two VLAN tags (802.1ad + 802.1Q),
