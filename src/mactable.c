@@ -42,6 +42,7 @@ struct entry {
 	uint32_t port; /* MACTABLE_NO_PORT while free */
 	uint32_t next; /* next in the bucket chain, or in the free list */
 	uint8_t mac[FRAME_MAC_LEN];
+	bool pinned; /* never ages, never moves to another port */
 };
 
 struct mactable {
@@ -150,7 +151,7 @@ static uint32_t bucket_of(const struct mactable *t, const uint8_t mac[FRAME_MAC_
 
 static bool is_aged(const struct mactable *t, const struct entry *e, uint64_t now_ms)
 {
-	return now_ms >= e->last_seen_ms && now_ms - e->last_seen_ms >= t->age_ms;
+	return !e->pinned && now_ms >= e->last_seen_ms && now_ms - e->last_seen_ms >= t->age_ms;
 }
 
 static uint32_t find(const struct mactable *t, const uint8_t mac[FRAME_MAC_LEN])
@@ -204,6 +205,7 @@ static enum mactable_learn_result insert(struct mactable *t, const uint8_t mac[F
 
 	bucket = bucket_of(t, mac);
 	memcpy(e->mac, mac, FRAME_MAC_LEN);
+	e->pinned = false;
 	e->port = port;
 	e->last_seen_ms = now_ms;
 	e->next = t->buckets[bucket];
@@ -228,6 +230,8 @@ enum mactable_learn_result mactable_learn(struct mactable *t, const uint8_t mac[
 		return insert(t, mac, port, now_ms);
 
 	e = &t->pool[i];
+	if (e->pinned && e->port != port)
+		return MACTABLE_PINNED;
 	if (is_aged(t, e, now_ms))
 		result = MACTABLE_LEARNED;
 	else if (e->port == port)
@@ -245,6 +249,27 @@ enum mactable_learn_result mactable_learn(struct mactable *t, const uint8_t mac[
 		t->stats.moved++;
 	}
 	return result;
+}
+
+enum mactable_learn_result mactable_pin(struct mactable *t, const uint8_t mac[FRAME_MAC_LEN],
+					uint32_t port, uint64_t now_ms)
+{
+	uint32_t i = find(t, mac);
+	bool was_pinned = i != NO_INDEX && t->pool[i].pinned;
+	enum mactable_learn_result r;
+
+	if (was_pinned) { /* the pin follows its owner; the entry was live */
+		t->pool[i].pinned = false;
+		t->pool[i].last_seen_ms = now_ms;
+	}
+	r = mactable_learn(t, mac, port, now_ms);
+	if (r == MACTABLE_PORT_FULL || r == MACTABLE_TABLE_FULL) {
+		if (was_pinned)
+			t->pool[i].pinned = true;
+		return r;
+	}
+	t->pool[find(t, mac)].pinned = true;
+	return r;
 }
 
 uint32_t mactable_lookup(const struct mactable *t, const uint8_t mac[FRAME_MAC_LEN],
@@ -342,7 +367,7 @@ uint32_t mactable_foreach_from(const struct mactable *t, uint32_t from, mactable
 
 		if (e->port == MACTABLE_NO_PORT)
 			continue;
-		if (!fn(e->mac, e->port, e->last_seen_ms, arg))
+		if (!fn(e->mac, e->port, e->last_seen_ms, e->pinned, arg))
 			return i + 1 < t->max_total ? i + 1 : MACTABLE_WALK_END;
 	}
 	return MACTABLE_WALK_END;

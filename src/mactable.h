@@ -8,6 +8,9 @@
  * table refuses the new entry and counts it (refreshes and moves of existing
  * entries are always allowed, a move is refused only if the new port is full).
  *
+ * A pinned entry (a connected member's own MAC, see vswitch.c) never ages and
+ * never moves: learning it from another port is refused.
+ *
  * Lookups and learning are O(1) on average: open hashing with a keyed hash
  * (the key is chosen by the caller, randomly, so an attacker cannot pick MACs
  * that collide). Storage is allocated once in mactable_new() and never grows.
@@ -49,11 +52,17 @@ enum mactable_learn_result {
 	MACTABLE_MOVED,
 	MACTABLE_PORT_FULL,
 	MACTABLE_TABLE_FULL,
+	MACTABLE_PINNED, /* pinned to another port: refused */
 };
 /* Bind mac to port at now_ms. A port >= max_ports is refused as MACTABLE_PORT_FULL. */
 enum mactable_learn_result mactable_learn(struct mactable *t, const uint8_t mac[FRAME_MAC_LEN],
 					  uint32_t port, uint64_t now_ms);
 
+/* Bind mac to port and pin it there (learned, refreshed or moved as by
+ * mactable_learn, a pin elsewhere included); mactable_flush_port() removes
+ * it. On MACTABLE_PORT_FULL or MACTABLE_TABLE_FULL nothing changes. */
+enum mactable_learn_result mactable_pin(struct mactable *t, const uint8_t mac[FRAME_MAC_LEN],
+					uint32_t port, uint64_t now_ms);
 /* The port mac was last seen on, or MACTABLE_NO_PORT if unknown or aged. */
 uint32_t mactable_lookup(const struct mactable *t, const uint8_t mac[FRAME_MAC_LEN],
 			 uint64_t now_ms);
@@ -75,7 +84,7 @@ void mactable_get_stats(const struct mactable *t, struct mactable_stats *out);
  * visited. Entries learned or aged between steps may be missed or seen: a
  * status view's snapshot, not a transaction. */
 typedef bool (*mactable_visit_fn)(const uint8_t mac[FRAME_MAC_LEN], uint32_t port,
-				  uint64_t last_seen_ms, void *arg);
+				  uint64_t last_seen_ms, bool pinned, void *arg);
 #define MACTABLE_WALK_END UINT32_MAX
 uint32_t mactable_foreach_from(const struct mactable *t, uint32_t from, mactable_visit_fn fn,
 			       void *arg);

@@ -39,6 +39,7 @@ enum port_drop {
 	DROP_MAC_TABLE_FULL,
 	DROP_FILTERED, /* destination on the ingress port */
 	DROP_NO_SESSION, /* to this port: no keypair may send yet */
+	DROP_MAC_SPOOFED, /* source: another connected member's own MAC */
 	PORT_DROP_COUNT,
 };
 

@@ -6,7 +6,7 @@
 #include "switch.h"
 
 static const char *const port_drop_names[PORT_DROP_COUNT] = {
-	"mac_port_full", "mac_unlearned_table_full", "filtered", "tx_no_session",
+	"mac_port_full", "mac_unlearned_table_full", "filtered", "tx_no_session", "mac_spoofed",
 };
 
 static const char *const switch_drop_names[SWITCH_DROP_COUNT] = {
@@ -60,15 +60,18 @@ struct mac_show {
 };
 
 static bool show_mac(const uint8_t mac[FRAME_MAC_LEN], uint32_t port, uint64_t last_seen_ms,
-		     void *arg)
+		     bool pinned, void *arg)
 {
 	struct mac_show *ms = arg;
 	const struct port *p = &ms->sw->ports[port];
 	char text[18], label[KEY_BASE64_LEN + 1];
 
 	frame_mac_format(mac, text);
-	fprintf(ms->out, "  %s  port %s  age %" PRIu64 " s\n", text, switch_port_label(p, label),
-		(ms->now_ms - last_seen_ms) / 1000);
+	fprintf(ms->out, "  %s  port %s  ", text, switch_port_label(p, label));
+	if (pinned) /* its own MAC: never ages while it is connected */
+		fprintf(ms->out, "own\n");
+	else
+		fprintf(ms->out, "age %" PRIu64 " s\n", (ms->now_ms - last_seen_ms) / 1000);
 	return --ms->left > 0;
 }
 

@@ -89,8 +89,20 @@ static void send_copy(struct vswitch *sw, struct port *p, const uint8_t *frame, 
 
 /* ---- ports ---- */
 
+/* A member's TAP has the MAC its key derives (key_derive_mac): while the member
+ * is connected, that MAC is pinned to its port, so no other member can draw
+ * its traffic by sending from it. */
 static void port_connect(struct vswitch *sw, struct port *p)
 {
+	char label[KEY_BASE64_LEN + 1];
+	uint8_t mac[FRAME_MAC_LEN];
+	enum mactable_learn_result r;
+
+	key_derive_mac(mac, p->pub);
+	r = mactable_pin(sw->macs, mac, switch_slot_of(sw, p), sw->now_ms);
+	if (r == MACTABLE_PORT_FULL || r == MACTABLE_TABLE_FULL)
+		log_warn("port %s: MAC table full, its own MAC is not protected",
+			 switch_port_label(p, label));
 	p->is_connected = true;
 	p->connected_at = sw->connected_count;
 	sw->connected[sw->connected_count++] = switch_slot_of(sw, p);
@@ -311,6 +323,10 @@ static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, s
 	 * frame still goes out, and replies to it are flooded. Both are counted. */
 	if (lr == MACTABLE_PORT_FULL) {
 		in->st.drop[DROP_MAC_PORT_FULL]++;
+		return;
+	}
+	if (lr == MACTABLE_PINNED) {
+		in->st.drop[DROP_MAC_SPOOFED]++;
 		return;
 	}
 	if (lr == MACTABLE_TABLE_FULL)

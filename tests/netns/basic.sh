@@ -241,6 +241,41 @@ check_vlan() {
 	done
 }
 
+# switch_port_drop PORT NAME: one of PORT's drop counters in the switch's view.
+switch_port_drop() {
+	switch_show sw | awk -v p="port $1" -v k="$2" '
+		$0 == p { inside = 1; next }
+		/^port / { inside = 0 }
+		inside && $1 == "drops:" { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }'
+}
+
+# p1 sends a broadcast from p2's own MAC (its TAP's, derived from its key):
+# the switch must drop it and keep p2's MAC on p2, or p1 would draw p2's
+# traffic. The same frame from p1's own MAC reaches p3 (the control).
+check_mac_spoof() {
+	local victim own frame before after payload seen src
+	victim=$(tap_mac p2 | tr -d :)
+	own=$(tap_mac p1 | tr -d :)
+	payload=$(printf 'vswitch-spoof-test-%s' "$$" | xxd -p | tr -d '\n')
+	before=$(switch_port_drop p1 mac_spoofed)
+	capture_start spoof-p3 p3 -i vs0 -e "ether proto 0x88b5" || return 1
+	for src in "$victim" "$own"; do
+		frame=ffffffffffff${src}88b5${payload}
+		while ((${#frame} < 120)); do frame+=00; done
+		n p1 "$VSWITCH_TOOLS/rawframe" vs0 "$frame" || bad "rawframe could not send"
+	done
+	wait_for 3 both_saw "0x88b5" 1 spoof-p3 || true
+	capture_stop spoof-p3
+	after=$(switch_port_drop p1 mac_spoofed)
+	seen=$(count_lines spoof-p3 "0x88b5")
+	note "p1 mac_spoofed $before -> $after; p3 saw $seen of the two frames"
+	((after == before + 1)) || bad "the switch did not drop (and count) p1's frame from p2's MAC"
+	((seen == 1)) || bad "p3 saw $seen frames, want only the one from p1's own MAC"
+	(($(count_lines spoof-p3 "$(tap_mac p2) > ") == 0)) || bad "the spoofed frame reached p3"
+	mac_on_port "$(tap_mac p2)" p2 || bad "p2's MAC no longer on port p2"
+	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2 afterwards"
+}
+
 # send_file FROM TO ADDR: 24 MiB of random bytes over one TCP connection,
 # through segmentation, encryption, the switch and coalescing; every byte
 # must arrive unchanged.
@@ -682,6 +717,7 @@ check n "802.1Q-tagged frames pass through untouched" check_vlan
 check o "stalled control clients do not stop forwarding" check_control_stall
 check p "a SIGHUP while the switch starts up does not kill it" check_sighup_startup
 check q "large transfers over a 1280-byte path MTU, from a port and from the switch" check_small_underlay_mtu
+check t "a member cannot take another member's MAC" check_mac_spoof
 check s "UDP datagrams keep their sizes and bytes through UDP super-frames" check_udp_offload
 check r "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 

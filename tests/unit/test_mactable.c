@@ -314,6 +314,70 @@ static void test_bad_port(void **state)
 	mactable_free(t);
 }
 
+static bool count_pinned(const uint8_t mac[FRAME_MAC_LEN], uint32_t port, uint64_t last_seen_ms,
+			 bool pinned, void *arg)
+{
+	(void)mac, (void)port, (void)last_seen_ms;
+	*(uint32_t *)arg += pinned;
+	return true;
+}
+
+/* A pinned MAC (a connected member's own) stays on its port: learning it
+ * elsewhere is refused, it never ages, pinning moves it from wherever it was
+ * learned, and flushing the port removes it. */
+static void test_pin(void **state)
+{
+	uint8_t mac[FRAME_MAC_LEN];
+	struct mactable *t = new_table(TOTAL, CAP, PORTS);
+	uint32_t pinned = 0;
+
+	(void)state;
+	mac_n(mac, 7);
+	/* An impostor on port 2 was first; the owner on port 1 pins it back. */
+	assert_int_equal(learn_n(t, 7, 2, T0), MACTABLE_LEARNED);
+	assert_int_equal(mactable_pin(t, mac, 1, T0 + 1), MACTABLE_MOVED);
+	assert_int_equal(mactable_port_count(t, 2), 0);
+	assert_int_equal(mactable_port_count(t, 1), 1);
+	assert_int_equal(learn_n(t, 7, 2, T0 + 2), MACTABLE_PINNED);
+	assert_int_equal(lookup_n(t, 7, T0 + 2), 1);
+	assert_int_equal(learn_n(t, 7, 1, T0 + 3), MACTABLE_REFRESHED);
+	/* Never aged, by lookup or by expire. */
+	assert_int_equal(lookup_n(t, 7, T0 + 10 * AGE), 1);
+	assert_int_equal(mactable_expire(t, T0 + 10 * AGE), 0);
+	assert_int_equal(learn_n(t, 7, 3, T0 + 10 * AGE), MACTABLE_PINNED);
+	assert_int_equal(stats_of(t).entries, 1);
+	assert_int_equal(mactable_foreach_from(t, 0, count_pinned, &pinned), MACTABLE_WALK_END);
+	assert_int_equal(pinned, 1);
+	/* Pinning again, from another port, moves the pin (a slot reused). */
+	assert_int_equal(mactable_pin(t, mac, 3, T0 + 10 * AGE), MACTABLE_MOVED);
+	assert_int_equal(learn_n(t, 7, 1, T0 + 10 * AGE), MACTABLE_PINNED);
+	/* Gone with its port; then anyone may learn it. */
+	assert_int_equal(mactable_flush_port(t, 3), 1);
+	assert_int_equal(lookup_n(t, 7, T0 + 10 * AGE), MACTABLE_NO_PORT);
+	assert_int_equal(learn_n(t, 7, 2, T0 + 10 * AGE), MACTABLE_LEARNED);
+	mactable_free(t);
+}
+
+/* A pin refused for a full port or table changes nothing, an old pin included. */
+static void test_pin_refused(void **state)
+{
+	uint8_t mac[FRAME_MAC_LEN];
+	struct mactable *t = new_table(TOTAL, CAP, PORTS);
+
+	(void)state;
+	for (uint32_t n = 0; n < CAP; n++)
+		assert_int_equal(learn_n(t, 100 + n, 2, T0), MACTABLE_LEARNED);
+	assert_int_equal(mactable_pin(t, mac_n(mac, 7), 2, T0), MACTABLE_PORT_FULL);
+	assert_int_equal(lookup_n(t, 7, T0), MACTABLE_NO_PORT);
+	assert_int_equal(mactable_pin(t, mac, 1, T0), MACTABLE_LEARNED);
+	assert_int_equal(mactable_pin(t, mac, 2, T0), MACTABLE_PORT_FULL);
+	assert_int_equal(learn_n(t, 7, 3, T0), MACTABLE_PINNED);
+	assert_int_equal(lookup_n(t, 7, T0 + 10 * AGE), 1);
+	assert_int_equal(mactable_pin(t, mac, PORTS, T0), MACTABLE_PORT_FULL);
+	assert_int_equal(learn_n(t, 7, 3, T0), MACTABLE_PINNED);
+	mactable_free(t);
+}
+
 static void test_relearn_aged(void **state)
 {
 	struct mactable *t = new_table(TOTAL, CAP, PORTS);
@@ -411,10 +475,11 @@ struct visits {
 };
 
 static bool record_visit(const uint8_t mac[FRAME_MAC_LEN], uint32_t port, uint64_t last_seen_ms,
-			 void *arg)
+			 bool pinned, void *arg)
 {
 	struct visits *v = arg;
 
+	assert_false(pinned);
 	assert_true(v->n < VISIT_MAX);
 	memcpy(v->mac[v->n], mac, FRAME_MAC_LEN);
 	v->port[v->n] = port;
@@ -787,6 +852,8 @@ int main(void)
 		cmocka_unit_test(test_flush_port),
 		cmocka_unit_test(test_bad_port),
 		cmocka_unit_test(test_relearn_aged),
+		cmocka_unit_test(test_pin),
+		cmocka_unit_test(test_pin_refused),
 		cmocka_unit_test(test_forward),
 		cmocka_unit_test(test_foreach),
 		cmocka_unit_test(test_foreach_in_steps),
