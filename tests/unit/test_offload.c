@@ -207,13 +207,9 @@ static size_t put_ip(uint8_t *ip, const struct spec *s, size_t l4_len)
 	return IP6_LEN + V6_EXT_LEN;
 }
 
-/* Ethernet [+ VLAN] + IPv4/IPv6 + TCP + payload [+ padding]. The TCP checksum is
- * complete, or (partial) the pseudo-header sum a TSO super-frame carries. */
-static size_t build(uint8_t *f, const struct spec *s, struct layout *l)
+/* The Ethernet header [+ VLAN tag] for s; sets l->l3 and l->v6. */
+static void put_link(uint8_t *f, const struct spec *s, struct layout *l)
 {
-	size_t tcp_hdr = TCP_LEN + s->tcp_opt_len, tcp_len = tcp_hdr + s->payload_len;
-	uint8_t *tcp;
-
 	memcpy(f, (const uint8_t[12]){ 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, s->mac_last }, 12);
 	l->l3 = ETH_LEN;
 	if (s->vlan) {
@@ -223,6 +219,16 @@ static size_t build(uint8_t *f, const struct spec *s, struct layout *l)
 	}
 	put16(f + l->l3 - 2, s->v6 ? 0x86dd : 0x0800);
 	l->v6 = s->v6;
+}
+
+/* Ethernet [+ VLAN] + IPv4/IPv6 + TCP + payload [+ padding]. The TCP checksum is
+ * complete, or (partial) the pseudo-header sum a TSO super-frame carries. */
+static size_t build(uint8_t *f, const struct spec *s, struct layout *l)
+{
+	size_t tcp_hdr = TCP_LEN + s->tcp_opt_len, tcp_len = tcp_hdr + s->payload_len;
+	uint8_t *tcp;
+
+	put_link(f, s, l);
 	l->l4 = l->l3 + put_ip(f + l->l3, s, tcp_len);
 	tcp = f + l->l4;
 	put16(tcp, s->sport);
@@ -1406,15 +1412,7 @@ static size_t build_udp(uint8_t *f, const struct spec *s, bool zero_csum, struct
 	struct spec ip = *s;
 	uint8_t *udp;
 
-	memcpy(f, (const uint8_t[12]){ 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, s->mac_last }, 12);
-	l->l3 = ETH_LEN;
-	if (s->vlan) {
-		put16(f + 12, 0x8100);
-		put16(f + 14, s->vlan_tci);
-		l->l3 += VLAN_LEN;
-	}
-	put16(f + l->l3 - 2, s->v6 ? 0x86dd : 0x0800);
-	l->v6 = s->v6;
+	put_link(f, s, l);
 	ip.proto = PROTO_UDP;
 	l->l4 = l->l3 + put_ip(f + l->l3, &ip, udp_len);
 	udp = f + l->l4;
