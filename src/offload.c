@@ -16,6 +16,9 @@
 #define IPV4_FRAG_AT 6 /* flags and fragment offset */
 #define IPV4_DF 0x4000
 #define IPV6_LEN 40
+#define IPV6_HOP_BY_HOP 0
+#define IPV6_DEST_OPTS 60
+#define IPV6_OPTS_MAX 4 /* option headers followed before giving up */
 #define TCP_MIN_LEN 20
 #define TCP_FIN 0x01
 #define TCP_PSH 0x08
@@ -218,13 +221,27 @@ static bool parse_ip(const uint8_t *f, size_t len, struct l4_view *v)
 		v->end = v->l3 + total;
 		return true;
 	}
-	/* IPv6 extension headers are not followed: such frames pass unchanged. */
-	if (len < v->l3 + IPV6_LEN || ip[0] >> 4 != 6 || !is_l4(ip[6]))
+	/* Hop-by-hop and destination options (up to OFFLOAD_IPV6_OPTS_MAX bytes)
+	 * are followed (an application can set them on its socket, and TSO
+	 * keeps them on every segment). A
+	 * routing header would change the checksum's destination and a fragment
+	 * header the payload's place: frames with them are not merged, and a
+	 * super-frame with them is refused. */
+	if (len < v->l3 + IPV6_LEN || ip[0] >> 4 != 6)
 		return false;
 	v->proto = ip[6];
 	v->l4 = v->l3 + IPV6_LEN;
 	v->end = v->l4 + get16(ip + 4);
-	return v->end <= len;
+	for (int k = 0; k < IPV6_OPTS_MAX; k++) {
+		if (v->proto != IPV6_HOP_BY_HOP && v->proto != IPV6_DEST_OPTS)
+			break;
+		if (len < v->l4 + 2)
+			return false;
+		v->proto = f[v->l4];
+		v->l4 += ((size_t)f[v->l4 + 1] + 1) * 8;
+	}
+	return is_l4(v->proto) && v->l4 - v->l3 - IPV6_LEN <= OFFLOAD_IPV6_OPTS_MAX &&
+	       v->l4 <= v->end && v->end <= len;
 }
 
 /* A TCP segment or a UDP datagram whose lengths agree, in an Ethernet frame. */
@@ -290,7 +307,7 @@ static void set_lengths(uint8_t *f, const struct l4_view *v, size_t l4_len)
 	if (v->proto == IPPROTO_UDP_)
 		put16(f + v->l4 + UDP_LEN_AT, (uint16_t)l4_len);
 	if (v->is_v6) {
-		put16(ip + 4, (uint16_t)l4_len);
+		put16(ip + 4, (uint16_t)(v->l4 - v->l3 - IPV6_LEN + l4_len));
 		return;
 	}
 	put16(ip + 2, (uint16_t)(v->l4 - v->l3 + l4_len));

@@ -41,8 +41,10 @@
 /* Most segments merged into one super-frame: bounds the writev that carries it. */
 #define OFFLOAD_MAX_COALESCE 64
 /* Longest link + IP + TCP (or UDP) header we handle: two VLAN tags (802.1ad + 802.1Q),
- * IPv4 options or the IPv6 header, TCP options. */
-#define OFFLOAD_MAX_HEADERS (22 + 60 + 60)
+ * IPv4 with options or IPv6 with up to OFFLOAD_IPV6_OPTS_MAX bytes of option
+ * headers, TCP with options. */
+#define OFFLOAD_IPV6_OPTS_MAX 64
+#define OFFLOAD_MAX_HEADERS (22 + 40 + OFFLOAD_IPV6_OPTS_MAX + 60)
 
 struct offload_hdr {
 	uint8_t flags;

@@ -73,7 +73,7 @@ static void put_csum(uint8_t *at, uint16_t sum)
 }
 
 /* Where a frame's IP and TCP/UDP headers are, parsed here without offload.c's
- * code: Ethernet, up to two VLAN tags, IPv4 or IPv6 (no extension headers). */
+ * code: Ethernet, up to two VLAN tags, IPv4 or IPv6 (with option headers). */
 struct naive_view {
 	size_t l3, l4, end, csum_at;
 	bool v4;
@@ -105,6 +105,15 @@ static bool naive_parse(const uint8_t *f, size_t len, struct naive_view *v)
 		v->l4 = v->l3 + 40;
 		v->end = v->l4 + ((size_t)f[v->l3 + 4] << 8 | f[v->l3 + 5]);
 		v->proto = f[v->l3 + 6];
+		/* Hop-by-hop (0) and destination (60) options, a few deep. */
+		for (int k = 0; k < 4 && (v->proto == 0 || v->proto == 60); k++) {
+			if (len < v->l4 + 2)
+				return false;
+			v->proto = f[v->l4];
+			v->l4 += ((size_t)f[v->l4 + 1] + 1) * 8;
+		}
+		if (v->l4 > v->end)
+			return false;
 	} else {
 		return false;
 	}

@@ -513,6 +513,8 @@ enum seg_mut {
 	SM_EMPTY,     /* 0 bytes */
 	SM_VLAN_CUT,  /* VLAN EtherType, tag cut short */
 	SM_V6_EXT,    /* IPv6 hop-by-hop header before TCP */
+	SM_V6_ROUTING, /* ... announced as a routing header */
+	SM_V6_LONG_OPTS, /* ... 72 bytes long: more than OFFLOAD_IPV6_OPTS_MAX */
 	SM_UDP,       /* IP protocol UDP */
 	SM_DOFF_SMALL,/* TCP data offset 4 */
 	SM_DOFF_LONG, /* TCP header longer than the IP packet */
@@ -616,7 +618,12 @@ static const struct seg_case seg_cases[] = {
 	{ 47, false, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_ETH_ONLY, EXACT, BAD_GSO },
 	{ 48, false, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_EMPTY, EXACT, BAD_GSO },
 	{ 49, false, true, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_VLAN_CUT, EXACT, BAD_GSO },
-	{ 50, true, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_V6_EXT, EXACT, BAD_GSO },
+	{ 50, true, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_V6_EXT, EXACT, 3 },
+	{ 65, true, true, 0, TS_OPT_LEN, 3001, 1000, F_ACK | F_PSH, GSO_AUTO, 4, 4, SM_V6_EXT,
+	  EXACT, 4 },
+	{ 66, true, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_V6_ROUTING, EXACT, BAD_GSO },
+	{ 67, true, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_V6_LONG_OPTS, EXACT,
+	  BAD_GSO },
 	{ 51, false, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_UDP, EXACT, BAD_GSO },
 	{ 52, true, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_UDP, EXACT, BAD_GSO },
 	{ 53, false, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_DOFF_SMALL, EXACT,
@@ -661,7 +668,9 @@ static size_t build_seg_case(const struct seg_case *c, struct spec *s, struct la
 		break;
 	case SM_MF: s->frag = IP_MF; break;
 	case SM_FRAG_OFF: s->frag = 1; break;
-	case SM_V6_EXT: s->v6_ext = true; break;
+	case SM_V6_EXT:
+	case SM_V6_ROUTING:
+	case SM_V6_LONG_OPTS: s->v6_ext = true; break;
 	case SM_UDP: s->proto = PROTO_UDP; break;
 	default: break;
 	}
@@ -677,6 +686,8 @@ static size_t build_seg_case(const struct seg_case *c, struct spec *s, struct la
 	case SM_IP_SHORT: put16(super_buf + l->l3 + 2, IP4_LEN + TCP_LEN - 1); break;
 	case SM_ARP: put16(super_buf + 12, 0x0806); break;
 	case SM_VERSION: super_buf[l->l3] ^= 0x20; break; /* 4 <-> 6 */
+	case SM_V6_ROUTING: super_buf[l->l3 + 6] = 43; break;
+	case SM_V6_LONG_OPTS: super_buf[l->l3 + IP6_LEN + 1] = 8; break;
 	default: break;
 	}
 	return len;
@@ -716,8 +727,8 @@ static void check_segment(int id, const uint8_t *seg, size_t seg_len, const uint
 		check(ipv4_csum_ok(seg, l), id);
 	} else {
 		check(memcmp(ip, sip, 4) == 0, id);
-		check(get16(ip + 4) == tcp_len, id);
-		check(memcmp(ip + 6, sip + 6, IP6_LEN - 6) == 0, id);
+		check(get16(ip + 4) == l->l4 - l->l3 - IP6_LEN + tcp_len, id);
+		check(memcmp(ip + 6, sip + 6, l->l4 - l->l3 - 6) == 0, id);
 	}
 	check(memcmp(tcp, stcp, TCP_SEQ_AT) == 0, id);
 	check(get32(tcp + TCP_SEQ_AT) == (uint32_t)(s->seq + i * mss), id);
@@ -855,7 +866,7 @@ static void check_merged(int id, const struct offload_frame *fr, size_t first, s
 				 id, i, hdr[i], f0[i]);
 	}
 	if (l->v6) {
-		check(get16(hdr + l->l3 + 4) == tcp_len, id);
+		check(get16(hdr + l->l3 + 4) == l->l4 - l->l3 - IP6_LEN + tcp_len, id);
 	} else {
 		check(get16(hdr + l->l3 + 2) == l->l4 - l->l3 + tcp_len, id);
 		check(ipv4_csum_ok(hdr, l), id);
@@ -1770,6 +1781,44 @@ static void test_udp_ip_limit(void **state)
 	free_frames(fr, 50);
 }
 
+/* IPv6 with a hop-by-hop options header (an application's socket option):
+ * cut and merged again like any other, TCP and UDP, the header kept. */
+static void test_v6_options_round_trip(void **state)
+{
+	static struct offload_frame fr[8];
+	struct spec s = base_spec(true);
+	struct offload_hdr h = { .gso_type = OFFLOAD_GSO_TCPV6, .gso_size = 1000 };
+	uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS], *out;
+	size_t len, lens[8], stride = 0, hdr_len = 0;
+	struct layout l;
+	int n;
+
+	(void)state;
+	s.v6_ext = true;
+	s.payload_len = 5000;
+	s.partial = true;
+	len = build(super_buf, &s, &l);
+	out = malloc(8 * (l.hdr + 1000));
+	assert_non_null(out);
+	n = offload_segment(super_buf, len, &h, out, 8 * (l.hdr + 1000), 0, 0, lens, 8, &stride);
+	assert_int_equal(n, 5);
+	for (int i = 0; i < n; i++)
+		fr[i] = (struct offload_frame){ out + (size_t)i * stride, lens[i] };
+	assert_int_equal(offload_coalesce_next(fr, 5, 0, true, vnet, hdr, &hdr_len), 5);
+	check_merged(1, fr, 0, 5, &l, vnet, hdr, hdr_len);
+	free(out);
+
+	len = build_udp(super_buf, &s, false, &l);
+	n = cut_udp(2, super_buf, len, 1000, OFFLOAD_GSO_UDP_L4, fr, 8);
+	assert_int_equal(n, 5);
+	for (int i = 0; i < n; i++)
+		assert_true(l4_csum_ok(fr[i].data, &l, PROTO_UDP, fr[i].len - l.l4));
+	assert_int_equal(offload_coalesce_next(fr, 5, 0, true, vnet, hdr, &hdr_len), 5);
+	assert_int_equal(hdr_len, l.hdr);
+	check_recut(2, fr, 5, vnet, hdr, hdr_len);
+	free_frames(fr, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1791,6 +1840,7 @@ int main(void)
 		cmocka_unit_test(test_udp_round_trip),
 		cmocka_unit_test(test_udp_coalesce_refusals),
 		cmocka_unit_test(test_udp_ip_limit),
+		cmocka_unit_test(test_v6_options_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
