@@ -280,16 +280,21 @@ check_mac_spoof() {
 # through segmentation, encryption, the switch and coalescing; every byte
 # must arrive unchanged.
 send_file() {
-	local from=$1 to=$2 addr=$3 want got
+	local from=$1 to=$2 addr=$3 how=${4:-} want got
 	want="bytes=$(stat -c %s "$TMP/payload") b2sum=$(b2sum "$TMP/payload" | cut -d' ' -f1)"
 	aux_start "sink-$to" "$to" "$SINK" "$addr" 7000 || return 1
 	wait_for 5 tcp_listening "$to" 7000 || bad "tcpsink did not listen in $to"
-	nq "$from" timeout 60 bash -c "cat '$TMP/payload' >/dev/tcp/$addr/7000" ||
-		bad "sending from $from to $to failed"
+	if [[ $how == hop-by-hop ]]; then
+		nq "$from" timeout 60 "$VSWITCH_TOOLS/tcpsend" "$addr" 7000 <"$TMP/payload" ||
+			bad "sending from $from to $to with tcpsend failed"
+	else
+		nq "$from" timeout 60 bash -c "cat '$TMP/payload' >/dev/tcp/$addr/7000" ||
+			bad "sending from $from to $to failed"
+	fi
 	reap "${AUX_PID[sink-$to]}" 10 || bad "tcpsink in $to did not finish"
 	unset "AUX_PID[sink-$to]"
 	got=$(cat "$TMP/sink-$to.out")
-	note "$from -> $to: $got"
+	note "$from -> $to${how:+ ($how)}: $got"
 	[[ $got == "$want" ]] || bad "$from -> $to: received '$got', sent '$want'"
 }
 
@@ -299,6 +304,13 @@ check_transfer() {
 	send_file p1 p2 "${OVL4[p2]}"        # offload to offload
 	send_file p1 p3 "${OVL4[p3]}"        # offload to per-frame
 	send_file p3 p1 "${OVL6[p1]}"        # per-frame to offload, over IPv6
+	# IPv6 with a hop-by-hop options header (a socket option) on every segment.
+	local bad0 read0
+	bad0=$(port_drop p1 tap_bad_offload)
+	read0=$(offload_count p1 super_frames_read)
+	send_file p1 p2 "${OVL6[p2]}" hop-by-hop
+	(($(port_drop p1 tap_bad_offload) == bad0)) || bad "p1 dropped super-frames with IPv6 options"
+	(($(offload_count p1 super_frames_read) > read0)) || bad "p1 read no super-frame with IPv6 options"
 	aux_start tr-iperf p2 iperf3 -s -1 -B "${OVL4[p2]}" || return 1
 	wait_for 5 tcp_listening p2 5201 || bad "iperf3 server did not listen"
 	n p1 iperf3 -c "${OVL4[p2]}" -t 2 >"$TMP/iperf3.txt" || bad "iperf3 client failed"
