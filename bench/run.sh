@@ -488,6 +488,57 @@ write_metrics() {
 	EOF
 }
 
+# path_median PATH KEY — this run's median of one metric ("" if none).
+path_median() {
+	awk -v p="$1" -v k="$2" '$2 == p && $3 == k && $4 != "FAIL" { v[++n] = $4 + 0 }
+		END {
+			if (!n) exit
+			for (i = 2; i <= n; i++)
+				for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+		}' "$tmp/results"
+}
+
+# verdict GOOD — "met" or "not met", GOOD being an awk condition.
+verdict() { awk "BEGIN { print ($1) ? \"met\" : \"not met\" }"; }
+
+# targets — issue 3's targets against this run's medians (docs/performance.md).
+targets() {
+	local tcp_vs tcp_vx cpu rtt_u rtt_x rtt_s added allowed fps1k fps100k rss100k
+	tcp_vs=$(path_median vswitch tcp1) tcp_vx=$(path_median vxlan tcp1)
+	cpu=$(path_median vswitch host_cpu_tcp1)
+	rtt_u=$(path_median underlay rtt_avg) rtt_x=$(path_median vxlan rtt_avg)
+	rtt_s=$(path_median vswitch rtt_avg)
+	fps1k=$(awk '$1 == 1000 && $2 == 1000 { print $3 }' "$tmp/scale.txt")
+	fps100k=$(awk '$1 == 1000 && $2 == 100000 { print $3; print $5 }' "$tmp/scale.txt")
+	rss100k=$(sed -n 2p <<<"$fps100k") fps100k=$(sed -n 1p <<<"$fps100k")
+	echo "targets (issue 3), this run's medians:"
+	if [[ -n $tcp_vs && -n $tcp_vx ]]; then
+		printf '  %-52s %-28s %s\n' "through the switch, 1 TCP stream >= 0.15 x vxlan" \
+			"$(calc "$tcp_vs / $tcp_vx" | xargs printf '%.2f x vxlan')" \
+			"$(verdict "$tcp_vs >= 0.15 * $tcp_vx")"
+	fi
+	printf '  %-52s %-28s %s\n' "a direct path >= 0.30 x vxlan" "-" "no direct paths yet"
+	if [[ -n $cpu ]]; then
+		printf '  %-52s %-28s %s\n' "whole machine <= 0.5 CPU-s per Gbit" \
+			"$(printf '%.3f s/Gbit' "$cpu")" "$(verdict "$cpu <= 0.5")"
+	fi
+	if [[ -n $rtt_u && -n $rtt_x && -n $rtt_s ]]; then
+		added=$(calc "$rtt_s - $rtt_u") allowed=$(calc "2 * ($rtt_x - $rtt_u)")
+		printf '  %-52s %-28s %s\n' "added RTT <= 2 x vxlan's added RTT" \
+			"$(printf '%.3f ms, allowed %.3f' "$added" "$allowed")" \
+			"$(verdict "$added <= $allowed")"
+	fi
+	if [[ $fps1k =~ ^[0-9]+$ && $fps100k =~ ^[0-9]+$ && -n $rss100k ]]; then
+		printf '  %-52s %-28s %s\n' "switch, 1,000 ports and 100,000 MACs: RSS < 64 MiB" \
+			"$rss100k MiB" "$(verdict "$rss100k < 64")"
+		# Flat: within the 20% the same row moves between runs on this VM.
+		printf '  %-52s %-28s %s\n' "  ... forwarding rate flat (100,000 vs 1,000 MACs)" \
+			"$(calc "$fps100k / $fps1k" | xargs printf '%.2f x')" \
+			"$(verdict "$fps100k >= 0.8 * $fps1k")"
+	fi
+}
+
 report() {
 	local cpu
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -498,6 +549,8 @@ report() {
 	echo "median over the runs, min-max, and median / underlay's and / vxlan's (docs/performance.md)"
 	echo
 	render_table "$tmp/metrics" "$tmp/results" "${paths[@]}"
+	echo
+	targets
 	echo
 	cat "$tmp/scale.txt"
 	echo
