@@ -401,26 +401,19 @@ scale_once() {
 
 # scale_row LOADGEN PORTS MACS_PER_PORT — the row measured $runs times:
 # frames/s as median and min-max, the largest RSS, the last MAC count.
-scale_row() {
-	local loadgen=$1 ports=$2 per_port=$3 r fps=() rss=0 macs='?' note='' line f m k n
-	for ((r = 1; r <= runs; r++)); do
-		say "  scale: $ports ports x $per_port MACs, run $r"
-		line=$(scale_once "$loadgen" "$ports" "$per_port")
-		read -r f m k n <<<"$line"
-		[ "$f" = - ] || fps+=("$f")
-		rss=$(calc "($m > $rss) ? $m : $rss")
-		macs=$k
-		[ -n "$n" ] && note=$n
-	done
-	printf '%6s %8s %10s %17s %16.1f %12s  %s\n' "$ports" "$((ports * per_port))" \
-		"$(median "${fps[@]}")" "$(min_max "${fps[@]}")" "$rss" "$macs" "$note"
+# scale_print PORTS PER_PORT "FPS..." RSS MACS NOTE — one row of the scale table.
+scale_print() {
+	local fps
+	read -r -a fps <<<"$3"
+	printf '%6s %8s %10s %17s %16.1f %12s  %s\n' "$1" "$(($1 * $2))" \
+		"$(median "${fps[@]}")" "$(min_max "${fps[@]}")" "$4" "$5" "$6"
 }
 
 # run_scale — loadgen (bench/loadgen.c, built as BUILD_DIR/tools/loadgen)
 # plays many ports at one switch alone in a namespace with only loopback, each
-# row $runs times; then tablespeed times the table work alone.
+# row $runs times, the rows in turn; then tablespeed times the table work alone.
 run_scale() {
-	local loadgen=$bin/tools/loadgen row
+	local loadgen=$bin/tools/loadgen row_ports row_macs
 	if [ ! -x "$loadgen" ]; then
 		echo "scale: loadgen not built"
 		return 0
@@ -432,8 +425,25 @@ run_scale() {
 	echo "scale: one switch on loopback, loadgen --learn once, 64 B frames, $scale_seconds s each, $runs runs"
 	printf '%6s %8s %10s %17s %16s %12s\n' ports MACs "frames/s" "min-max" "switch RSS MiB" \
 		"MACs learned"
-	# shellcheck disable=SC2086 # a row is two numbers
-	for row in "${scale_rows[@]}"; do scale_row "$loadgen" $row; done
+	# The rows take turns, run after run, so that the VM's drift over the
+	# minutes this takes falls on every row alike, not on the last ones.
+	local r i f m k n fps=() rss=() macs=() note=()
+	for ((r = 1; r <= runs; r++)); do
+		for i in "${!scale_rows[@]}"; do
+			read -r row_ports row_macs <<<"${scale_rows[i]}"
+			say "  scale: $row_ports ports x $row_macs MACs, run $r"
+			read -r f m k n <<<"$(scale_once "$loadgen" "$row_ports" "$row_macs")"
+			[ "$f" = - ] || fps[i]+=" $f"
+			rss[i]=$(calc "($m > ${rss[i]:-0}) ? $m : ${rss[i]:-0}")
+			macs[i]=$k
+			[ -n "$n" ] && note[i]=$n
+		done
+	done
+	for i in "${!scale_rows[@]}"; do
+		read -r row_ports row_macs <<<"${scale_rows[i]}"
+		scale_print "$row_ports" "$row_macs" "${fps[i]:-}" "${rss[i]}" "${macs[i]}" \
+			"${note[i]:-}"
+	done
 	echo
 	if [ -x "$bin/tools/tablespeed" ]; then
 		"$bin/tools/tablespeed" || echo "tablespeed failed"
