@@ -276,6 +276,50 @@ check_mac_spoof() {
 	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2 afterwards"
 }
 
+# switch_endpoint PORT: where the switch sends PORT's traffic.
+switch_endpoint() {
+	switch_show sw | awk -v p="port $1" '
+		$0 == p { inside = 1; next }
+		/^port / { inside = 0 }
+		inside && $1 == "endpoint:" { print $2 }'
+}
+
+stale_rose() { (($(switch_port_drop p2 stale_handshake) > $1)); }
+
+# An attacker on the path records p2's handshake initiation as p2 restarts
+# and sends it again from elsewhere (p4): the switch must refuse it as stale
+# (its timestamp is not newer), answer nothing, and keep p2 where it is.
+check_replay() {
+	local hex stale0 stale1 where0 where1
+	capture_start replay-sw sw -i wan0 -w - "udp dst port $SWITCH_PORT and src host 192.0.2.12" ||
+		return 1
+	daemon_stop p2 || bad "p2's vport did not exit cleanly"
+	start_port p2 || return 1
+	wait_for 15 switch_has_port sw p2 || bad "p2 did not reconnect"
+	capture_stop replay-sw
+	# The first initiation's UDP payload: 132 bytes that start 01 01 00 00.
+	hex=$(tcpdump -r "$TMP/replay-sw.txt" -nn -x -c 1 'udp[8:4] = 0x01010000' 2>/dev/null |
+		awk '/^\t0x/ { for (i = 2; i <= NF; i++) h = h $i } END { print h }')
+	hex=${hex:$((2 * (4 * 0x${hex:1:1}) + 16))}
+	[[ ${#hex} == 264 && $hex == 01010000* ]] || { bad "no initiation captured"; return 1; }
+	xxd -r -p <<<"$hex" >"$TMP/initiation.bin"
+	stale0=$(switch_port_drop p2 stale_handshake)
+	where0=$(switch_endpoint p2)
+	capture_start replay-p4 p4 -i wan0 "udp src port $SWITCH_PORT" || return 1
+	nq p4 bash -c "cat '$TMP/initiation.bin' >/dev/udp/$SW_V4/$SWITCH_PORT" ||
+		bad "sending the replay failed"
+	wait_for 3 stale_rose "$stale0" || true
+	capture_stop replay-p4
+	stale1=$(switch_port_drop p2 stale_handshake)
+	where1=$(switch_endpoint p2)
+	note "p2 stale_handshake $stale0 -> $stale1; endpoint $where0 -> $where1;" \
+		"answers to p4: $(count_lines replay-p4 'UDP')"
+	((stale1 == stale0 + 1)) || bad "the replayed initiation was not refused as stale"
+	[[ $where1 == "$where0" ]] || bad "the replay moved p2's endpoint to $where1"
+	(($(count_lines replay-p4 'UDP') == 0)) || bad "the switch answered the replay"
+	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2 after the replay"
+}
+
 # send_file FROM TO ADDR: 24 MiB of random bytes over one TCP connection,
 # through segmentation, encryption, the switch and coalescing; every byte
 # must arrive unchanged.
@@ -730,6 +774,7 @@ check o "stalled control clients do not stop forwarding" check_control_stall
 check p "a SIGHUP while the switch starts up does not kill it" check_sighup_startup
 check q "large transfers over a 1280-byte path MTU, from a port and from the switch" check_small_underlay_mtu
 check t "a member cannot take another member's MAC" check_mac_spoof
+check u "a replayed handshake initiation is refused and moves nothing" check_replay
 check s "UDP datagrams keep their sizes and bytes through UDP super-frames" check_udp_offload
 check r "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
