@@ -421,15 +421,16 @@ static bool headers_match(const uint8_t *a, const uint8_t *b, const struct l4_vi
  * IPv4 header checksum written anew, which would hide a corrupted segment:
  * like the kernel's GRO, merge only segments whose own checksums are right
  * (a wrong one is written alone and dropped by the receiving stack as usual).
- * An IPv4 UDP datagram may carry none (zero). */
+ * A UDP checksum of zero (none in IPv4, invalid in IPv6) is left alone too, as
+ * the kernel's GRO does: cut again, the datagram would come out with one. */
 static bool csums_ok(const uint8_t *f, const struct l4_view *v)
 {
 	size_t l4_len = v->end - v->l4;
 
 	if (!v->is_v6 && offload_csum_fold(offload_csum_add(0, f + v->l3, v->l4 - v->l3)) != 0xffff)
 		return false;
-	if (!v->is_v6 && v->proto == IPPROTO_UDP_ && get16(f + csum_at(v)) == 0)
-		return true;
+	if (v->proto == IPPROTO_UDP_ && get16(f + csum_at(v)) == 0)
+		return false;
 	return offload_csum_fold(offload_csum_add(pseudo_sum(f, v, l4_len), f + v->l4, l4_len)) ==
 	       0xffff;
 }

@@ -35,9 +35,10 @@
 #define OFFLOAD_GSO_TCPV6 4
 #define OFFLOAD_GSO_UDP_L4 5 /* Linux 6.2 and later */
 #define OFFLOAD_GSO_ECN 0x80
-/* Largest super-frame either way: 64 KiB of IP packet plus the Ethernet header
- * and two VLAN tags. */
-#define OFFLOAD_MAX_FRAME (65535 + 22)
+/* Largest super-frame either way: the Ethernet header and two VLAN tags, and
+ * an IP packet of up to 65535 bytes, or for IPv6 a 40-byte header and up to
+ * 65535 bytes of payload (the kernel makes such UDP super-frames). */
+#define OFFLOAD_MAX_FRAME (22 + 40 + 65535)
 /* Most segments merged into one super-frame: bounds the writev that carries it. */
 #define OFFLOAD_MAX_COALESCE 64
 /* Longest link + IP + TCP (or UDP) header we handle: two VLAN tags (802.1ad + 802.1Q),

@@ -101,7 +101,7 @@ static void port_connect(struct vswitch *sw, struct port *p)
 	key_derive_mac(mac, p->pub);
 	r = mactable_pin(sw->macs, mac, switch_slot_of(sw, p), sw->now_ms);
 	if (r == MACTABLE_PORT_FULL || r == MACTABLE_TABLE_FULL)
-		log_warn("port %s: MAC table full, its own MAC is not protected",
+		log_warn("port %s: its own MAC could not be pinned (MAC table full)",
 			 switch_port_label(p, label));
 	p->is_connected = true;
 	p->connected_at = sw->connected_count;
