@@ -243,10 +243,7 @@ check_vlan() {
 
 # switch_port_drop PORT NAME: one of PORT's drop counters in the switch's view.
 switch_port_drop() {
-	switch_show sw | awk -v p="port $1" -v k="$2" '
-		$0 == p { inside = 1; next }
-		/^port / { inside = 0 }
-		inside && $1 == "drops:" { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }'
+	switch_port_view sw "$1" | awk -v k="$2" '$1 == "drops:" { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }'
 }
 
 # p1 sends a broadcast from p2's own MAC (its TAP's, derived from its key):
@@ -277,12 +274,7 @@ check_mac_spoof() {
 }
 
 # switch_endpoint PORT: where the switch sends PORT's traffic.
-switch_endpoint() {
-	switch_show sw | awk -v p="port $1" '
-		$0 == p { inside = 1; next }
-		/^port / { inside = 0 }
-		inside && $1 == "endpoint:" { print $2 }'
-}
+switch_endpoint() { switch_port_view sw "$1" | awk '$1 == "endpoint:" { print $2 }'; }
 
 stale_rose() { (($(switch_port_drop p2 stale_handshake) > $1)); }
 

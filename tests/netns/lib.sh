@@ -248,11 +248,12 @@ port_show() { "$VPORT" show --control "$TMP/$1.sock"; }
 
 # switch_has_port SWITCH PORT: `vswitch show` lists PORT as connected.
 switch_has_port() {
-	switch_show "$1" | awk -v p="port $2" '
-		$0 == p { inside = 1; next }
-		/^port / { inside = 0 }
-		inside && $1 == "state:" && $2 == "connected" { found = 1 }
-		END { exit !found }'
+	switch_port_view "$1" "$2" | awk '$1 == "state:" && $2 == "connected" { f = 1 } END { exit !f }'
+}
+
+# switch_port_view SWITCH PORT: the lines of PORT's section in SWITCH's view.
+switch_port_view() {
+	switch_show "$1" | awk -v p="port $2" '$0 == p { inside = 1; next } /^[^ ]/ { inside = 0 } inside'
 }
 
 # switch_drop SWITCH COUNTER: a switch-wide drop counter.
