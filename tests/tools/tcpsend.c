@@ -1,9 +1,10 @@
 /*
  * tcpsend IPV6-ADDR PORT < FILE — connect over IPv6 with a hop-by-hop options
- * header on every packet (IPV6_HOPOPTS: one PadN option), send standard input
- * and close. Applications set such headers (CALIPSO labels, for one), and the
- * kernel keeps them on each segment of its TCP super-frames; the integration
- * tests send a file with it to tcpsink and compare both ends.
+ * header on every packet (IPV6_HOPOPTS: one PadN option), send FILE (a regular
+ * file on standard input, with sendfile) and close. Applications set such
+ * headers (CALIPSO labels, for one), and the kernel keeps them on each segment
+ * of its TCP super-frames; the integration tests send a file with it to
+ * tcpsink and compare both ends.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,26 +23,10 @@ static int fail(const char *what)
 	return 1;
 }
 
-static int send_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	/* Next header (the kernel fills it), length 0 (8 bytes), PadN of 4. */
 	static const unsigned char hop_opts[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
-	static unsigned char buf[1 << 16];
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
 	int fd, port = argc == 3 ? atoi(argv[2]) : 0;
 
@@ -58,16 +44,14 @@ int main(int argc, char **argv)
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 		return fail("connect");
 	for (;;) {
-		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		ssize_t n = sendfile(fd, STDIN_FILENO, NULL, 1 << 20);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return fail("read");
+			return fail("sendfile");
 		if (n == 0)
 			break;
-		if (send_all(fd, buf, (size_t)n) < 0)
-			return fail("send");
 	}
 	if (close(fd) < 0)
 		return fail("close");
