@@ -222,11 +222,9 @@ static bool parse_ip(const uint8_t *f, size_t len, struct l4_view *v)
 		return true;
 	}
 	/* Hop-by-hop and destination options (up to OFFLOAD_IPV6_OPTS_MAX bytes)
-	 * are followed (an application can set them on its socket, and TSO
-	 * keeps them on every segment). A
-	 * routing header would change the checksum's destination and a fragment
-	 * header the payload's place: frames with them are not merged, and a
-	 * super-frame with them is refused. */
+	 * are followed. A routing header would change the checksum's
+	 * destination and a fragment header the payload's place: frames with
+	 * them are not merged, and a super-frame with them is refused. */
 	if (len < v->l3 + IPV6_LEN || ip[0] >> 4 != 6)
 		return false;
 	v->proto = ip[6];

@@ -43,8 +43,10 @@
 #define OFFLOAD_MAX_COALESCE 64
 /* Longest link + IP + TCP (or UDP) header we handle: two VLAN tags (802.1ad + 802.1Q),
  * IPv4 with options or IPv6 with up to OFFLOAD_IPV6_OPTS_MAX bytes of option
- * headers, TCP with options. */
-#define OFFLOAD_IPV6_OPTS_MAX 64
+ * headers, TCP with options. Applications set option headers on their sockets
+ * (a CALIPSO label makes one of up to 264 bytes) and TSO keeps them on every
+ * segment; 2048 bytes is the longest one header can be. */
+#define OFFLOAD_IPV6_OPTS_MAX 2048
 #define OFFLOAD_MAX_HEADERS (22 + 40 + OFFLOAD_IPV6_OPTS_MAX + 60)
 
 struct offload_hdr {

@@ -321,7 +321,7 @@ send_file() {
 	aux_start "sink-$to" "$to" "$SINK" "$addr" 7000 || return 1
 	wait_for 5 tcp_listening "$to" 7000 || bad "tcpsink did not listen in $to"
 	if [[ $how == hop-by-hop ]]; then
-		nq "$from" timeout 60 "$VSWITCH_TOOLS/tcpsend" "$addr" 7000 <"$TMP/payload" ||
+		nq "$from" timeout 60 "$VSWITCH_TOOLS/tcpsend" "$addr" 7000 264 <"$TMP/payload" ||
 			bad "sending from $from to $to with tcpsend failed"
 	else
 		nq "$from" timeout 60 bash -c "cat '$TMP/payload' >/dev/tcp/$addr/7000" ||
@@ -340,7 +340,8 @@ check_transfer() {
 	send_file p1 p2 "${OVL4[p2]}"        # offload to offload
 	send_file p1 p3 "${OVL4[p3]}"        # offload to per-frame
 	send_file p3 p1 "${OVL6[p1]}"        # per-frame to offload, over IPv6
-	# IPv6 with a hop-by-hop options header (a socket option) on every segment.
+	# IPv6 with a hop-by-hop options header (a socket option) on every segment,
+	# 264 bytes long: as long as the largest CALIPSO label makes it.
 	local bad0 read0
 	bad0=$(port_drop p1 tap_bad_offload)
 	read0=$(offload_count p1 super_frames_read)

@@ -128,6 +128,9 @@ static bool ipv4_csum_ok(const uint8_t *f, const struct layout *l)
 struct spec {
 	bool v6, vlan, v6_ext, partial, ns;
 	uint8_t ip_opt_len, tcp_opt_len; /* multiples of 4 */
+	/* With v6_ext: a hop-by-hop header of v6_opts[0] bytes (0: V6_EXT_LEN)
+	 * and, if v6_opts[1], a destination options header of that many. */
+	uint16_t v6_opts[2];
 	uint8_t proto, tos, ttl, mac_last, src_last, dst_last, flags;
 	uint16_t frag, ip_id, vlan_tci, sport, dport, win;
 	uint32_t flow, seq, ack, tsval;
@@ -190,8 +193,11 @@ static size_t put_ip(uint8_t *ip, const struct spec *s, size_t l4_len)
 		put16(ip + 10, (uint16_t)~naive_fold(naive_sum(0, ip, ihl)));
 		return ihl;
 	}
+	size_t ext[2] = { s->v6_opts[0] ? s->v6_opts[0] : V6_EXT_LEN, s->v6_opts[1] };
+	size_t ext_len = s->v6_ext ? ext[0] + ext[1] : 0, at = IP6_LEN;
+
 	put32(ip, 0x60000000u | (uint32_t)s->tos << 20 | (s->flow & 0xfffff));
-	put16(ip + 4, (uint32_t)((s->v6_ext ? V6_EXT_LEN : 0) + l4_len));
+	put16(ip + 4, (uint32_t)(ext_len + l4_len));
 	ip[6] = s->v6_ext ? 0 : s->proto; /* 0: hop-by-hop options */
 	ip[7] = s->ttl;
 	memset(ip + 8, 0, 32);
@@ -201,10 +207,19 @@ static size_t put_ip(uint8_t *ip, const struct spec *s, size_t l4_len)
 	ip[39] = s->dst_last;
 	if (!s->v6_ext)
 		return IP6_LEN;
-	/* Hop-by-hop header holding one PadN option. */
-	memcpy(ip + IP6_LEN, (const uint8_t[V6_EXT_LEN]){ s->proto, 0, 1, 4, 0, 0, 0, 0 },
-	       V6_EXT_LEN);
-	return IP6_LEN + V6_EXT_LEN;
+	/* Each options header: next header, length in 8-byte units after the
+	 * first, one PadN option over the first 8 bytes, zeros (Pad1) after. */
+	for (int i = 0; i < 2 && ext[i]; i++) {
+		bool last = i == 1 || !ext[1];
+
+		memset(ip + at, 0, ext[i]);
+		ip[at] = last ? s->proto : 60; /* 60: destination options */
+		ip[at + 1] = (uint8_t)(ext[i] / 8 - 1);
+		ip[at + 2] = 1;
+		ip[at + 3] = 4;
+		at += ext[i];
+	}
+	return at;
 }
 
 /* The Ethernet header [+ VLAN tag] for s; sets l->l3 and l->v6. */
@@ -514,7 +529,8 @@ enum seg_mut {
 	SM_VLAN_CUT,  /* VLAN EtherType, tag cut short */
 	SM_V6_EXT,    /* IPv6 hop-by-hop header before TCP */
 	SM_V6_ROUTING, /* ... announced as a routing header */
-	SM_V6_LONG_OPTS, /* ... 72 bytes long: more than OFFLOAD_IPV6_OPTS_MAX */
+	SM_V6_MAX_OPTS, /* hop-by-hop and destination options: OFFLOAD_IPV6_OPTS_MAX bytes */
+	SM_V6_LONG_OPTS, /* ... 8 bytes more */
 	SM_UDP,       /* IP protocol UDP */
 	SM_DOFF_SMALL,/* TCP data offset 4 */
 	SM_DOFF_LONG, /* TCP header longer than the IP packet */
@@ -624,6 +640,7 @@ static const struct seg_case seg_cases[] = {
 	{ 66, true, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_V6_ROUTING, EXACT, BAD_GSO },
 	{ 67, true, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_V6_LONG_OPTS, EXACT,
 	  BAD_GSO },
+	{ 68, true, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_V6_MAX_OPTS, EXACT, 3 },
 	{ 51, false, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_UDP, EXACT, BAD_GSO },
 	{ 52, true, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_UDP, EXACT, BAD_GSO },
 	{ 53, false, false, 0, 0, 3000, 1000, F_ACK, GSO_AUTO, 0, 0, SM_DOFF_SMALL, EXACT,
@@ -669,8 +686,13 @@ static size_t build_seg_case(const struct seg_case *c, struct spec *s, struct la
 	case SM_MF: s->frag = IP_MF; break;
 	case SM_FRAG_OFF: s->frag = 1; break;
 	case SM_V6_EXT:
-	case SM_V6_ROUTING:
-	case SM_V6_LONG_OPTS: s->v6_ext = true; break;
+	case SM_V6_ROUTING: s->v6_ext = true; break;
+	case SM_V6_MAX_OPTS:
+	case SM_V6_LONG_OPTS:
+		s->v6_ext = true;
+		s->v6_opts[0] = OFFLOAD_IPV6_OPTS_MAX - 8;
+		s->v6_opts[1] = c->mut == SM_V6_MAX_OPTS ? 8 : 16;
+		break;
 	case SM_UDP: s->proto = PROTO_UDP; break;
 	default: break;
 	}
@@ -687,7 +709,6 @@ static size_t build_seg_case(const struct seg_case *c, struct spec *s, struct la
 	case SM_ARP: put16(super_buf + 12, 0x0806); break;
 	case SM_VERSION: super_buf[l->l3] ^= 0x20; break; /* 4 <-> 6 */
 	case SM_V6_ROUTING: super_buf[l->l3 + 6] = 43; break;
-	case SM_V6_LONG_OPTS: super_buf[l->l3 + IP6_LEN + 1] = 8; break;
 	default: break;
 	}
 	return len;
