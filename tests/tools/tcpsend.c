@@ -2,10 +2,10 @@
  * tcpsend IPV6-ADDR PORT [BYTES] < FILE — connect over IPv6 with a hop-by-hop
  * options header of BYTES (a multiple of 8 from 8 to 2048; 8 if not given) on
  * every packet (IPV6_HOPOPTS), send FILE (a regular file on standard input,
- * with sendfile) and close. Applications set such
- * headers (CALIPSO labels, for one, of up to 264 bytes), and the kernel keeps
- * them on each segment of its TCP super-frames; the integration tests send a
- * file with it to tcpsink and compare both ends.
+ * with sendfile) and close. Applications set such headers (CALIPSO labels, for
+ * one, of up to 264 bytes), and the kernel keeps them on each segment of its
+ * TCP super-frames; the integration tests send a file with it to tcpsink and
+ * compare both ends.
  */
 #include <arpa/inet.h>
 #include <errno.h>
