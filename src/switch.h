@@ -17,6 +17,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mactable.h"
+#include "epmap.h"
 #include "members.h"
 #include "proto.h"
 #include "session.h"
@@ -25,14 +26,13 @@
 #include "wire.h"
 
 #define SWITCH_MAX_PORTS 4096u /* fits the 16-bit slot in an index */
+_Static_assert(SWITCH_MAX_PORTS == EPMAP_PORTS, "every slot has room in the endpoint map");
 #define SLOT_BITS 16
 #define SLOT_MASK ((1u << SLOT_BITS) - 1)
 #define RX_BATCH 64u
 #define TX_POOL 64u
 #define MEMBERS_FILE_MAX (16u << 20)
 /* Which handshake initiations the switch works through: src/admit.h. */
-/* Direct-mapped: endpoint hash -> slot + 1 of the connected port seen there. */
-#define ENDPOINT_CACHE 8192u
 
 enum port_drop {
 	DROP_MAC_PORT_FULL,
@@ -61,7 +61,7 @@ struct port {
 	struct timers timers;
 	struct endpoint endpoint;
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
-	uint64_t last_handshake_ms; /* monotonic, for the status view */
+	uint64_t last_handshake_ms; /* loop_now_ms(), for the status view */
 	uint32_t connected_at;  /* position in vswitch.connected while connected */
 	struct ratelimit rekeys; /* its initiations from its endpoint (admit.h) */
 	struct port_stats st;
@@ -109,7 +109,7 @@ struct vswitch {
 	uint64_t drop[SWITCH_DROP_COUNT];
 	struct ratelimit unknown_key_log, roam_log;
 	struct admit admit;
-	uint16_t endpoint_cache[ENDPOINT_CACHE];
+	struct epmap endpoints; /* connected ports by their current endpoint */
 	uint8_t hash_key[16];
 	bool running;
 };

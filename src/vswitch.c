@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "config.h"
 #include "control.h"
+#include "epmap.h"
 #include "frame.h"
 #include "key.h"
 #include "keyfile.h"
@@ -87,6 +88,50 @@ static void send_copy(struct vswitch *sw, struct port *p, const uint8_t *frame, 
 	send_sealed(sw, p, msg, len);
 }
 
+/* ---- endpoints ---- */
+
+struct endpoint_query {
+	const struct vswitch *sw;
+	const struct endpoint *at;
+};
+
+static bool uses_endpoint(uint32_t slot, const void *ctx)
+{
+	const struct endpoint_query *q = ctx;
+
+	return endpoint_equal(&q->sw->ports[slot].endpoint, q->at);
+}
+
+static uint64_t endpoint_key(const struct vswitch *sw, const struct endpoint *e)
+{
+	return endpoint_hash(e, sw->hash_key, false);
+}
+
+/* Call when a port connects or moves: its endpoint earns the rekey allowance
+ * (admit.h). Cannot fail: one entry per port, twice as many cells (epmap.h). */
+static void remember_endpoint(struct vswitch *sw, struct port *p)
+{
+	struct endpoint_query q = { sw, &p->endpoint };
+
+	(void)epmap_put(&sw->endpoints, endpoint_key(sw, &p->endpoint), switch_slot_of(sw, p),
+			uses_endpoint, &q);
+}
+
+/* Call before a connected port's endpoint changes, and when it goes. */
+static void forget_endpoint(struct vswitch *sw, struct port *p)
+{
+	epmap_remove(&sw->endpoints, endpoint_key(sw, &p->endpoint), switch_slot_of(sw, p));
+}
+
+/* The connected port whose current endpoint is exactly from, or NULL. */
+static struct port *connected_port_at(struct vswitch *sw, const struct endpoint *from)
+{
+	struct endpoint_query q = { sw, from };
+	int32_t slot = epmap_find(&sw->endpoints, endpoint_key(sw, from), uses_endpoint, &q);
+
+	return slot >= 0 && sw->ports[slot].is_connected ? &sw->ports[slot] : NULL;
+}
+
 /* ---- ports ---- */
 
 /* A member's TAP has the MAC its key derives (key_derive_mac): while the member
@@ -116,6 +161,7 @@ static void port_disconnect(struct vswitch *sw, struct port *p, const char *why)
 	mactable_flush_port(sw->macs, switch_slot_of(sw, p));
 	if (!p->is_connected)
 		return;
+	forget_endpoint(sw, p);
 	log_info("port %s %s", switch_port_label(p, label), why);
 	/* Swap-remove from the connected list. */
 	sw->connected[p->connected_at] = sw->connected[--sw->connected_count];
@@ -180,28 +226,6 @@ static uint32_t new_index(struct vswitch *sw, struct port *p)
 
 /* ---- handshake budget ---- */
 
-static uint16_t *endpoint_cache_entry(struct vswitch *sw, const struct endpoint *e)
-{
-	return &sw->endpoint_cache[endpoint_hash(e, sw->hash_key, false) % ENDPOINT_CACHE];
-}
-
-/* Call when a port connects or moves: its endpoint earns the rekey allowance (admit.h). */
-static void remember_endpoint(struct vswitch *sw, struct port *p)
-{
-	*endpoint_cache_entry(sw, &p->endpoint) = (uint16_t)(switch_slot_of(sw, p) + 1);
-}
-
-/* The connected port whose current endpoint is exactly from, or NULL. */
-static struct port *connected_port_at(struct vswitch *sw, const struct endpoint *from)
-{
-	uint16_t e = *endpoint_cache_entry(sw, from);
-
-	/* Entries are never removed; a stale or overwritten one fails this check. */
-	if (e && sw->ports[e - 1].is_connected && endpoint_equal(&sw->ports[e - 1].endpoint, from))
-		return &sw->ports[e - 1];
-	return NULL;
-}
-
 static bool handshake_allowed(struct vswitch *sw, const struct endpoint *from)
 {
 	struct port *p = connected_port_at(sw, from);
@@ -218,6 +242,7 @@ static void note_endpoint(struct vswitch *sw, struct port *p, const struct endpo
 	p->endpoint.local = from->local; /* the port may now reach us at another address */
 	if (endpoint_equal(&p->endpoint, from))
 		return;
+	forget_endpoint(sw, p);
 	p->endpoint = *from;
 	remember_endpoint(sw, p);
 	if (ratelimit_allow(&sw->roam_log, sw->now_ms))
@@ -672,6 +697,7 @@ static int setup(struct vswitch *sw)
 		return cli_fail(PROG, "%s", err);
 	randombytes_buf(hash_key, sizeof(hash_key));
 	randombytes_buf(sw->hash_key, sizeof(sw->hash_key));
+	epmap_init(&sw->endpoints);
 	sw->macs = mactable_new((uint32_t)sw->opt.max_macs, (uint32_t)sw->opt.max_macs_per_port,
 				SWITCH_MAX_PORTS, sw->opt.mac_age_s * 1000, hash_key);
 	if (!sw->macs)

@@ -1,0 +1,160 @@
+/* epmap: exact endpoint -> port map; checked against a model through random
+ * connects, moves and disconnects with hashes squeezed into few cells, a full
+ * map of EPMAP_PORTS ports, and the case that defeated the old cache (many
+ * endpoints of one member must not displace another port's entry). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "epmap.h"
+
+#define NO_EP UINT32_MAX
+
+/* What the switch holds: each port's current endpoint (a number here). */
+static uint32_t current[EPMAP_PORTS];
+
+static bool same_endpoint(uint32_t port, const void *ctx)
+{
+	return current[port] == *(const uint32_t *)ctx;
+}
+
+/* Squeezed hashes: endpoints collide in few homes, runs wrap past the end. */
+static uint64_t squeezed(uint32_t ep)
+{
+	return (uint64_t)(EPMAP_SIZE - 7) + ep % 23 * 3;
+}
+
+static uint64_t spread(uint32_t ep)
+{
+	return (uint64_t)ep * 0x9e3779b97f4a7c15ull;
+}
+
+struct model {
+	uint32_t entry[EPMAP_PORTS]; /* endpoint of the port's entry, or NO_EP */
+};
+
+static uint32_t rng_state = 12345;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return (rng_state >> 8) % n;
+}
+
+/* The switch's steps: forget the old entry, change endpoint, put the new one. */
+static void move(struct epmap *m, struct model *md, uint64_t (*h)(uint32_t), uint32_t port,
+		 uint32_t ep)
+{
+	if (current[port] != NO_EP)
+		epmap_remove(m, h(current[port]), port);
+	if (md->entry[port] == current[port])
+		md->entry[port] = NO_EP;
+	current[port] = ep;
+	if (ep == NO_EP)
+		return;
+	for (uint32_t q = 0; q < EPMAP_PORTS; q++) /* a port at the same endpoint loses it */
+		if (md->entry[q] == ep)
+			md->entry[q] = NO_EP;
+	assert_true(epmap_put(m, h(ep), port, same_endpoint, &ep));
+	md->entry[port] = ep;
+}
+
+static void check(const struct epmap *m, const struct model *md, uint64_t (*h)(uint32_t),
+		  uint32_t endpoints)
+{
+	uint32_t entries = 0;
+
+	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
+		entries += md->entry[q] != NO_EP;
+	assert_int_equal(m->count, entries);
+	for (uint32_t ep = 0; ep < endpoints; ep++) {
+		int32_t want = -1;
+
+		for (uint32_t q = 0; q < EPMAP_PORTS; q++)
+			if (md->entry[q] == ep)
+				want = (int32_t)q;
+		assert_int_equal(epmap_find(m, h(ep), same_endpoint, &ep), want);
+	}
+}
+
+static void run_random(uint64_t (*h)(uint32_t), uint32_t ports, uint32_t endpoints, int steps)
+{
+	static struct epmap m;
+	static struct model md;
+
+	epmap_init(&m);
+	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
+		current[q] = md.entry[q] = NO_EP;
+	for (int s = 0; s < steps; s++) {
+		uint32_t port = rnd(ports), r = rnd(10);
+
+		move(&m, &md, h, port, r < 2 ? NO_EP : rnd(endpoints));
+		if (s % 16 == 0 || s == steps - 1)
+			check(&m, &md, h, endpoints);
+	}
+}
+
+static void test_random_collisions(void **state)
+{
+	(void)state;
+	run_random(squeezed, 40, 60, 20000);
+	run_random(spread, 200, 400, 20000);
+}
+
+/* Every port connected at once, then all moved and all gone. */
+static void test_full(void **state)
+{
+	static struct epmap m;
+	static struct model md;
+
+	(void)state;
+	epmap_init(&m);
+	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
+		current[q] = md.entry[q] = NO_EP;
+	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
+		move(&m, &md, spread, q, q);
+	check(&m, &md, spread, EPMAP_PORTS);
+	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
+		move(&m, &md, spread, q, EPMAP_PORTS + q);
+	check(&m, &md, spread, 2 * EPMAP_PORTS);
+	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
+		move(&m, &md, spread, q, NO_EP);
+	assert_int_equal(m.count, 0);
+	for (uint32_t i = 0; i < EPMAP_SIZE; i++)
+		assert_int_equal(m.port_plus1[i], 0);
+	assert_false(epmap_put(&m, 1, EPMAP_PORTS, same_endpoint, &(uint32_t){ 1 }));
+}
+
+/* One member roaming through thousands of source ports keeps one entry, and
+ * every other port keeps its own. */
+static void test_roaming_member_displaces_nobody(void **state)
+{
+	static struct epmap m;
+	static struct model md;
+
+	(void)state;
+	epmap_init(&m);
+	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
+		current[q] = md.entry[q] = NO_EP;
+	for (uint32_t q = 1; q <= 50; q++)
+		move(&m, &md, spread, q, q);
+	for (uint32_t ep = 1000; ep < 26000; ep++)
+		move(&m, &md, spread, 0, ep);
+	assert_int_equal(m.count, 51);
+	for (uint32_t q = 1; q <= 50; q++)
+		assert_int_equal(epmap_find(&m, spread(q), same_endpoint, &q), (int32_t)q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_collisions),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_roaming_member_displaces_nobody),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
