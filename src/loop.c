@@ -49,7 +49,7 @@ int loop_init(struct loop *l, char *err, size_t err_len)
 	l->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (l->sigfd < 0)
 		goto fail_errno;
-	l->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	l->timerfd = timerfd_create(LOOP_CLOCK, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (l->timerfd < 0 || timerfd_settime(l->timerfd, 0, &tick, NULL) < 0)
 		goto fail_errno;
 	ret = loop_add(l, l->sigfd, LOOP_SIGNAL, err, err_len);
@@ -121,7 +121,7 @@ uint64_t loop_now_ms(void)
 {
 	struct timespec ts;
 
-	/* CLOCK_MONOTONIC cannot fail with a valid clock id and pointer. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Cannot fail with a valid clock id and pointer. */
+	clock_gettime(LOOP_CLOCK, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }

@@ -9,6 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <time.h>
+
+/* The clock of the tick and of loop_now_ms: CLOCK_BOOTTIME, which keeps
+ * counting while the machine is suspended (CLOCK_MONOTONIC stops). A laptop
+ * that wakes after its switch gave it up then sees at once that it heard
+ * nothing for too long and handshakes again, instead of sending on dead keys
+ * for another 11 s; and a key's 180 s count the time asleep, as in WireGuard. */
+#define LOOP_CLOCK CLOCK_BOOTTIME
 
 /* The tick: how often timers are checked. Timer deadlines are in seconds, so
  * a quarter second is precise enough and costs nothing when idle. */
