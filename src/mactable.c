@@ -17,7 +17,7 @@
  * Re-learning such an entry is treated as what a lookup would suggest: the old
  * binding aged out and a new one is learned. It returns MACTABLE_LEARNED and
  * counts one aged and one learned, even if the port changed, so that entries
- * == learned - aged - whatever mactable_flush_port() removed. It reuses the
+ * == learned - aged - evicted - whatever mactable_flush_port() removed. It reuses the
  * slot, so it is never refused as MACTABLE_TABLE_FULL, only as
  * MACTABLE_PORT_FULL when the port changes to a full one.
  *
@@ -251,27 +251,6 @@ enum mactable_learn_result mactable_learn(struct mactable *t, const uint8_t mac[
 	return result;
 }
 
-enum mactable_learn_result mactable_pin(struct mactable *t, const uint8_t mac[FRAME_MAC_LEN],
-					uint32_t port, uint64_t now_ms)
-{
-	uint32_t i = find(t, mac);
-	bool was_pinned = i != NO_INDEX && t->pool[i].pinned;
-	enum mactable_learn_result r;
-
-	if (was_pinned) { /* the pin follows its owner; the entry was live */
-		t->pool[i].pinned = false;
-		t->pool[i].last_seen_ms = now_ms;
-	}
-	r = mactable_learn(t, mac, port, now_ms);
-	if (r == MACTABLE_PORT_FULL || r == MACTABLE_TABLE_FULL) {
-		if (was_pinned)
-			t->pool[i].pinned = true;
-		return r;
-	}
-	t->pool[find(t, mac)].pinned = true;
-	return r;
-}
-
 uint32_t mactable_lookup(const struct mactable *t, const uint8_t mac[FRAME_MAC_LEN],
 			 uint64_t now_ms)
 {
@@ -308,6 +287,43 @@ static void unlink_entry(struct mactable *t, uint32_t i)
  * possibly 100k entries, of which usually few are removed. Removes either
  * aged entries (port == MACTABLE_NO_PORT) or every entry of a port.
  */
+/* Room for a pin in a full table: the unpinned entry seen longest ago goes
+ * (its MAC is flooded until it is learned again). A walk of the pool, on a
+ * member's connect only. False if every entry is pinned. */
+static bool evict_oldest(struct mactable *t)
+{
+	uint32_t oldest = NO_INDEX;
+
+	for (uint32_t i = 0; i < t->max_total; i++) {
+		const struct entry *e = &t->pool[i];
+
+		if (e->port == MACTABLE_NO_PORT || e->pinned)
+			continue;
+		if (oldest == NO_INDEX || e->last_seen_ms < t->pool[oldest].last_seen_ms)
+			oldest = i;
+	}
+	if (oldest == NO_INDEX)
+		return false;
+	unlink_entry(t, oldest);
+	release(t, oldest);
+	t->stats.evicted++;
+	return true;
+}
+
+enum mactable_learn_result mactable_pin(struct mactable *t, const uint8_t mac[FRAME_MAC_LEN],
+					uint32_t port, uint64_t now_ms)
+{
+	enum mactable_learn_result r;
+
+	if (port < t->max_ports && !port_is_full(t, port) && t->free_head == NO_INDEX &&
+	    find(t, mac) == NO_INDEX)
+		evict_oldest(t);
+	r = mactable_learn(t, mac, port, now_ms);
+	if (r == MACTABLE_LEARNED || r == MACTABLE_REFRESHED || r == MACTABLE_MOVED)
+		t->pool[find(t, mac)].pinned = true;
+	return r;
+}
+
 static uint32_t remove_where(struct mactable *t, uint32_t port, uint64_t now_ms)
 {
 	uint32_t removed = 0, unseen = t->stats.entries;

@@ -35,6 +35,7 @@ struct mactable_stats {
 	uint64_t learned;        /* new entries */
 	uint64_t moved;          /* entries that changed port */
 	uint64_t aged;           /* entries removed by age */
+	uint64_t evicted;        /* removed to make room for a pin in a full table */
 	uint64_t refused_port_full;
 	uint64_t refused_table_full;
 	uint32_t entries;        /* current count */
@@ -59,8 +60,10 @@ enum mactable_learn_result mactable_learn(struct mactable *t, const uint8_t mac[
 					  uint32_t port, uint64_t now_ms);
 
 /* Bind mac to port and pin it there (learned, refreshed or moved as by
- * mactable_learn, a pin elsewhere included); mactable_flush_port() removes
- * it. On MACTABLE_PORT_FULL or MACTABLE_TABLE_FULL nothing changes. */
+ * mactable_learn); mactable_flush_port() removes it. A full table makes room
+ * by evicting the unpinned entry seen longest ago. A MAC pinned to another
+ * port stays there (MACTABLE_PINNED: a member's own MAC is never taken over).
+ * On a refusal nothing changes. */
 enum mactable_learn_result mactable_pin(struct mactable *t, const uint8_t mac[FRAME_MAC_LEN],
 					uint32_t port, uint64_t now_ms);
 /* The port mac was last seen on, or MACTABLE_NO_PORT if unknown or aged. */

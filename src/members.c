@@ -105,6 +105,56 @@ static int check_duplicates(const struct members *m, char *err, size_t err_len)
 	return 0;
 }
 
+struct mac_of {
+	uint8_t mac[6];
+	uint32_t member;
+};
+
+static int compare_macs(const void *a, const void *b)
+{
+	return memcmp(((const struct mac_of *)a)->mac, ((const struct mac_of *)b)->mac, 6);
+}
+
+int members_check_macs(const struct members *m, members_mac_fn derive, char *err, size_t err_len)
+{
+	struct mac_of *macs;
+	int ret = 0;
+
+	if (m->count < 2)
+		return 0;
+	macs = calloc(m->count, sizeof(*macs));
+	if (!macs) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < m->count; i++) {
+		derive(macs[i].mac, m->list[i].pub);
+		macs[i].member = i;
+	}
+	qsort(macs, m->count, sizeof(*macs), compare_macs);
+	for (uint32_t i = 1; i < m->count && ret == 0; i++) {
+		const struct member *a = &m->list[macs[i - 1].member];
+		const struct member *b = &m->list[macs[i].member];
+		const uint8_t *x = macs[i].mac;
+
+		if (memcmp(macs[i - 1].mac, x, 6) != 0)
+			continue;
+		if (a->line > b->line) {
+			const struct member *t = a;
+
+			a = b;
+			b = t;
+		}
+		snprintf(err, err_len,
+			 "line %u: this key's TAP MAC %02x:%02x:%02x:%02x:%02x:%02x is also line "
+			 "%u's: give one of them a new key",
+			 b->line, x[0], x[1], x[2], x[3], x[4], x[5], a->line);
+		ret = -EINVAL;
+	}
+	free(macs);
+	return ret;
+}
+
 static uint32_t count_lines(const char *text, size_t len)
 {
 	uint32_t n = 1;
@@ -160,7 +210,9 @@ int members_parse(struct members *out, const char *text, size_t len, char *err, 
 		out->list[out->count++] = m;
 	}
 	qsort(out->list, out->count, sizeof(*out->list), compare_members);
-	return check_duplicates(out, err, err_len);
+	if (check_duplicates(out, err, err_len) < 0)
+		return -EINVAL;
+	return members_check_macs(out, key_derive_mac, err, err_len);
 }
 
 const struct member *members_find(const struct members *m, const uint8_t pub[NOISE_KEY_LEN])

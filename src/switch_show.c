@@ -110,8 +110,9 @@ int switch_show(const char *request, FILE *out, void *arg, struct control_more *
 		if (sw->ports[i].in_use)
 			show_port(out, &sw->ports[i], sw->now_ms);
 	fprintf(out, "\nmac table: %u entries (learned=%" PRIu64 " moved=%" PRIu64 " aged=%" PRIu64
-		     " refused_port_full=%" PRIu64 " refused_table_full=%" PRIu64 ")\n",
-		ms.entries, ms.learned, ms.moved, ms.aged, ms.refused_port_full,
+		     " evicted=%" PRIu64 " refused_port_full=%" PRIu64
+		     " refused_table_full=%" PRIu64 ")\n",
+		ms.entries, ms.learned, ms.moved, ms.aged, ms.evicted, ms.refused_port_full,
 		ms.refused_table_full);
 	more->next = show_macs; /* the table follows in pieces */
 	more->pos = 0;

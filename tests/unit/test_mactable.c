@@ -324,7 +324,8 @@ static bool count_pinned(const uint8_t mac[FRAME_MAC_LEN], uint32_t port, uint64
 
 /* A pinned MAC (a connected member's own) stays on its port: learning it
  * elsewhere is refused, it never ages, pinning moves it from wherever it was
- * learned, and flushing the port removes it. */
+ * learned (not pinned), pinning it from another port is refused, and flushing
+ * the port removes it. */
 static void test_pin(void **state)
 {
 	uint8_t mac[FRAME_MAC_LEN];
@@ -348,13 +349,43 @@ static void test_pin(void **state)
 	assert_int_equal(stats_of(t).entries, 1);
 	assert_int_equal(mactable_foreach_from(t, 0, count_pinned, &pinned), MACTABLE_WALK_END);
 	assert_int_equal(pinned, 1);
-	/* Pinning again, from another port, moves the pin (a slot reused). */
-	assert_int_equal(mactable_pin(t, mac, 3, T0 + 10 * AGE), MACTABLE_MOVED);
-	assert_int_equal(learn_n(t, 7, 1, T0 + 10 * AGE), MACTABLE_PINNED);
+	/* Another port's pin is refused: a key made to derive the same MAC
+	 * cannot take a member's traffic over. */
+	assert_int_equal(mactable_pin(t, mac, 3, T0 + 10 * AGE), MACTABLE_PINNED);
+	assert_int_equal(lookup_n(t, 7, T0 + 10 * AGE), 1);
+	assert_int_equal(mactable_pin(t, mac, 1, T0 + 10 * AGE), MACTABLE_REFRESHED);
 	/* Gone with its port; then anyone may learn it. */
-	assert_int_equal(mactable_flush_port(t, 3), 1);
+	assert_int_equal(mactable_flush_port(t, 1), 1);
 	assert_int_equal(lookup_n(t, 7, T0 + 10 * AGE), MACTABLE_NO_PORT);
 	assert_int_equal(learn_n(t, 7, 2, T0 + 10 * AGE), MACTABLE_LEARNED);
+	mactable_free(t);
+}
+
+/* A full table makes room for a pin: the unpinned entry seen longest ago
+ * goes; with every entry pinned, the pin is refused. */
+static void test_pin_evicts(void **state)
+{
+	uint8_t mac[FRAME_MAC_LEN];
+	struct mactable *t = new_table(8, CAP, PORTS);
+
+	(void)state;
+	for (uint32_t n = 0; n < 8; n++) /* ports 0 and 1, entry 3 the oldest */
+		assert_int_equal(learn_n(t, 100 + n, n / 4, T0 + (n == 3 ? 0 : 10 + n)),
+				 MACTABLE_LEARNED);
+	assert_int_equal(learn_n(t, 7, 2, T0 + 20), MACTABLE_TABLE_FULL);
+	assert_int_equal(mactable_pin(t, mac_n(mac, 7), 2, T0 + 20), MACTABLE_LEARNED);
+	assert_int_equal(lookup_n(t, 7, T0 + 20), 2);
+	assert_int_equal(lookup_n(t, 103, T0 + 20), MACTABLE_NO_PORT);
+	assert_int_equal(lookup_n(t, 102, T0 + 20), 0);
+	assert_int_equal(stats_of(t).evicted, 1);
+	assert_int_equal(stats_of(t).entries, 8);
+	assert_int_equal(mactable_port_count(t, 0), 3);
+	/* Pin the rest: then nothing is left to evict. */
+	for (uint32_t n = 0; n < 8; n++)
+		if (n != 3)
+			mactable_pin(t, mac_n(mac, 100 + n), n / 4, T0 + 30);
+	assert_int_equal(mactable_pin(t, mac_n(mac, 8), 3, T0 + 30), MACTABLE_TABLE_FULL);
+	assert_int_equal(stats_of(t).evicted, 1);
 	mactable_free(t);
 }
 
@@ -370,7 +401,7 @@ static void test_pin_refused(void **state)
 	assert_int_equal(mactable_pin(t, mac_n(mac, 7), 2, T0), MACTABLE_PORT_FULL);
 	assert_int_equal(lookup_n(t, 7, T0), MACTABLE_NO_PORT);
 	assert_int_equal(mactable_pin(t, mac, 1, T0), MACTABLE_LEARNED);
-	assert_int_equal(mactable_pin(t, mac, 2, T0), MACTABLE_PORT_FULL);
+	assert_int_equal(mactable_pin(t, mac, 2, T0), MACTABLE_PINNED);
 	assert_int_equal(learn_n(t, 7, 3, T0), MACTABLE_PINNED);
 	assert_int_equal(lookup_n(t, 7, T0 + 10 * AGE), 1);
 	assert_int_equal(mactable_pin(t, mac, PORTS, T0), MACTABLE_PORT_FULL);
@@ -854,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_relearn_aged),
 		cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_pin_refused),
+		cmocka_unit_test(test_pin_evicts),
 		cmocka_unit_test(test_forward),
 		cmocka_unit_test(test_foreach),
 		cmocka_unit_test(test_foreach_in_steps),

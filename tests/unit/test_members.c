@@ -214,6 +214,42 @@ static void test_duplicate_message(void **state)
 	members_free(&m);
 }
 
+/* A stand-in for key_derive_mac that makes collisions easy: keys 1 and 3
+ * derive one MAC, the others their own. */
+static void weak_mac(unsigned char mac[6], const unsigned char pub[NOISE_KEY_LEN])
+{
+	memset(mac, 0, 6);
+	mac[0] = 0x02;
+	mac[5] = memcmp(pub, keys[3], NOISE_KEY_LEN) == 0 ? keys[1][0] : pub[0];
+}
+
+/* Two keys with one TAP MAC: the file is refused, naming both lines and the
+ * MAC; without a collision it passes, and real derivations pass a large file. */
+static void test_same_mac(void **state)
+{
+	char text[512], err[256];
+	struct members m;
+	int n;
+
+	(void)state;
+	n = snprintf(text, sizeof(text), "%s a\n# c\n%s b\n%s c\n%s d\n", keys_b64[0],
+		     keys_b64[3], keys_b64[2], keys_b64[1]);
+	assert_int_equal(members_parse(&m, text, (size_t)n, err, sizeof(err)), 0);
+	assert_int_equal(members_check_macs(&m, weak_mac, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text),
+		 "line 5: this key's TAP MAC 02:00:00:00:00:%02x is also line 3's: give one of "
+		 "them a new key",
+		 keys[1][0]);
+	assert_string_equal(err, text);
+	members_free(&m);
+	n = snprintf(text, sizeof(text), "%s a\n%s b\n", keys_b64[0], keys_b64[2]);
+	assert_int_equal(members_parse(&m, text, (size_t)n, err, sizeof(err)), 0);
+	assert_int_equal(members_check_macs(&m, weak_mac, err, sizeof(err)), 0);
+	members_free(&m);
+	m = (struct members){ 0 };
+	assert_int_equal(members_check_macs(&m, weak_mac, err, sizeof(err)), 0);
+}
+
 /* The bad key is quoted, cut at 60 characters so a long line cannot flood a log. */
 static void test_bad_key_quoted(void **state)
 {
@@ -433,6 +469,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_duplicate_message),
+		cmocka_unit_test(test_same_mac),
 		cmocka_unit_test(test_bad_key_quoted),
 		cmocka_unit_test(test_exact_length),
 		cmocka_unit_test(test_line_length),
