@@ -27,13 +27,16 @@ static void show_port(FILE *out, const struct port *p, uint64_t now_ms)
 
 	key_to_base64(key, p->pub);
 	fprintf(out, "\nport %s\n  key: %s\n", p->name[0] ? p->name : "(unnamed)", key);
+	/* A port that is not connected keeps its counters (replays of its
+	 * handshakes among them) while its slot is kept. */
 	if (!p->is_connected) {
 		fprintf(out, "  state: not connected\n");
-		return;
+	} else {
+		fprintf(out, "  state: connected\n  endpoint: %s\n",
+			endpoint_format(&p->endpoint, where, sizeof(where)));
+		fprintf(out, "  latest handshake: %" PRIu64 " s ago\n",
+			(now_ms - p->last_handshake_ms) / 1000);
 	}
-	fprintf(out, "  state: connected\n  endpoint: %s\n",
-		endpoint_format(&p->endpoint, where, sizeof(where)));
-	fprintf(out, "  latest handshake: %" PRIu64 " s ago\n", (now_ms - p->last_handshake_ms) / 1000);
 	fprintf(out, "  rx: frames=%" PRIu64 " bytes=%" PRIu64 " keepalives=%" PRIu64 "\n",
 		p->st.rx_frames, p->st.rx_bytes, p->st.rx_keepalives);
 	fprintf(out, "  tx: frames=%" PRIu64 " bytes=%" PRIu64 "\n", p->st.tx_frames,
