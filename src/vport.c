@@ -259,24 +259,25 @@ static void send_handshake(struct vport *vp)
 	vp->count[HANDSHAKES_SENT]++;
 }
 
-/* msg: headroom, frame_len bytes of frame, room for the tag. */
-static bool send_frame(struct vport *vp, uint8_t *msg, size_t frame_len)
+/* msg: headroom, frame_len bytes of frame, room for the tag. Returns
+ * SESSION_OK, SESSION_NO_KEY (no keypair may send) or SESSION_CRYPTO_ERROR. */
+static enum session_result send_frame(struct vport *vp, uint8_t *msg, size_t frame_len)
 {
-	enum session_result why;
+	enum session_result why = SESSION_NO_KEY;
 	size_t len = proto_seal_data(&vp->session, msg, frame_len, vp->now_ms, &why);
 
 	if (len == 0)
-		return false;
+		return why == SESSION_CRYPTO_ERROR ? why : SESSION_NO_KEY;
 	udp_tx_add(&vp->tx, vp->udp_fd, msg, len, NULL);
 	timers_data_sent(&vp->timers, vp->now_ms);
-	return true;
+	return SESSION_OK;
 }
 
 static void send_keepalive(struct vport *vp)
 {
 	uint8_t room[PROTO_DATA_HEADROOM + WIRE_DATA_OVERHEAD];
 
-	if (send_frame(vp, room + PROTO_DATA_HEADROOM, 0))
+	if (send_frame(vp, room + PROTO_DATA_HEADROOM, 0) == SESSION_OK)
 		udp_tx_flush(&vp->tx, vp->udp_fd);
 }
 
@@ -300,12 +301,18 @@ static uint8_t *arena_room(struct vport *vp, size_t need)
 static void queue_sealed(struct vport *vp, uint8_t *msg, size_t len)
 {
 	enum frame_verdict v = frame_check(msg + WIRE_DATA_HEADER_LEN, len, (unsigned)vp->opt.mtu);
+	enum session_result r;
 
 	if (v != FRAME_OK) {
 		vp->tap_frame[v]++;
 		return;
 	}
-	if (!send_frame(vp, msg, len)) {
+	r = send_frame(vp, msg, len);
+	if (r == SESSION_CRYPTO_ERROR) { /* counted with the receive side's */
+		vp->rx_session[r]++;
+		return;
+	}
+	if (r != SESSION_OK) {
 		vp->count[DROP_NO_SESSION]++;
 		return;
 	}

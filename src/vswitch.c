@@ -65,9 +65,13 @@ static void flush(struct vswitch *sw)
 /* msg holds headroom, frame_len bytes of frame and room for the tag. */
 static void send_sealed(struct vswitch *sw, struct port *p, uint8_t *msg, size_t frame_len)
 {
-	enum session_result why;
+	enum session_result why = SESSION_NO_KEY;
 	size_t len = proto_seal_data(&p->session, msg, frame_len, sw->now_ms, &why);
 
+	if (len == 0 && why == SESSION_CRYPTO_ERROR) { /* with the receive side's */
+		p->st.session[why]++;
+		return;
+	}
 	if (len == 0) {
 		p->st.drop[DROP_NO_SESSION]++;
 		return;
