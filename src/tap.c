@@ -64,3 +64,29 @@ fail:
 	close(fd);
 	return ret;
 }
+
+int tap_kernel_drops(const char *name, uint64_t *out)
+{
+	char path[IFNAMSIZ + 48], text[32];
+	unsigned long long v;
+	ssize_t n;
+	int fd, ret = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_dropped",
+			     name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+	if (ret < 0)
+		return ret;
+	text[n] = '\0';
+	if (sscanf(text, "%llu", &v) != 1)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}

@@ -273,11 +273,19 @@ bool udp_enable_pktinfo(int fd)
 	       setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) == 0;
 }
 
-/* Room for what a message may carry: received, a GRO segment size and one
- * packet-info (either family); sent, a GSO segment size and one packet-info. */
+bool udp_enable_overflow_count(int fd)
+{
+	int on = 1;
+
+	return setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on)) == 0;
+}
+
+/* Room for what a message may carry: received, a GRO segment size, one
+ * packet-info (either family) and the drop count; sent, a GSO segment size and
+ * one packet-info. */
 #define CMSG_SPACE_PKTINFO (CMSG_SPACE(sizeof(struct in_pktinfo)) + \
 			    CMSG_SPACE(sizeof(struct in6_pktinfo)))
-#define CMSG_SPACE_RX (CMSG_SPACE(sizeof(int)) + CMSG_SPACE_PKTINFO)
+#define CMSG_SPACE_RX (CMSG_SPACE(sizeof(int)) + CMSG_SPACE_PKTINFO + CMSG_SPACE(sizeof(uint32_t)))
 #define CMSG_SPACE_TX (CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
 int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size, size_t headroom)
@@ -324,7 +332,8 @@ static bool cmsg_is(const struct cmsghdr *c, int level, int type, size_t len)
 /* The GRO segment size (or len) and the local address from a received message's
  * control data. The answer names the local address and no interface (routing
  * picks it), except for an IPv6 link-local address, which needs its link. */
-static uint16_t read_cmsgs(struct msghdr *mh, unsigned len, struct udp_local *local)
+static uint16_t read_cmsgs(struct udp_rx *rx, struct msghdr *mh, unsigned len,
+			   struct udp_local *local)
 {
 	uint16_t seg = (uint16_t)len;
 
@@ -350,6 +359,15 @@ static uint16_t read_cmsgs(struct msghdr *mh, unsigned len, struct udp_local *lo
 			local->info.v6 = (struct in6_pktinfo){ .ipi6_addr = in.ipi6_addr };
 			if (IN6_IS_ADDR_LINKLOCAL(&in.ipi6_addr))
 				local->info.v6.ipi6_ifindex = in.ipi6_ifindex;
+		} else if (cmsg_is(c, SOL_SOCKET, SO_RXQ_OVFL, sizeof(uint32_t))) {
+			uint32_t dropped;
+
+			/* The socket's total so far; lower means a new socket. */
+			memcpy(&dropped, CMSG_DATA(c), sizeof(dropped));
+			rx->overflows += dropped >= rx->overflows_seen
+						 ? dropped - rx->overflows_seen
+						 : dropped;
+			rx->overflows_seen = dropped;
 		}
 	}
 	return seg;
@@ -384,7 +402,7 @@ int udp_rx_batch(int fd, struct udp_rx *rx)
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 	for (int i = 0; i < n; i++)
-		rx->seg_size[i] = read_cmsgs(&rx->msgs[i].msg_hdr, rx->msgs[i].msg_len,
+		rx->seg_size[i] = read_cmsgs(rx, &rx->msgs[i].msg_hdr, rx->msgs[i].msg_len,
 					     &rx->local[i]);
 	return n;
 }

@@ -80,6 +80,11 @@ bool udp_enable_gro(int fd);
  * an IPv6 socket), for udp_rx_from. Returns false if refused. */
 bool udp_enable_pktinfo(int fd);
 
+/* Ask the kernel to report, with received datagrams, how many it dropped
+ * because the socket's receive buffer was full (SO_RXQ_OVFL): udp_rx_batch
+ * adds them up in udp_rx.overflows. Returns false if refused. */
+bool udp_enable_overflow_count(int fd);
+
 /* Receive side: cap buffers of buf_size bytes, back to back, the first after
  * headroom bytes that are the caller's to use (the AEAD borrows the bytes
  * before a message; before buffer i > 0 lie buffer i - 1's). */
@@ -94,6 +99,10 @@ struct udp_rx {
 	uint8_t *cmsgs;
 	uint16_t *seg_size; /* per message: the GRO segment size, or its length */
 	struct udp_local *local; /* per message: where it came to, if reported */
+	/* Datagrams the kernel dropped for want of room on the socket, as far
+	 * as reported (udp_enable_overflow_count); counts on across sockets. */
+	uint64_t overflows;
+	uint32_t overflows_seen; /* the socket's own count, as last reported */
 };
 /* Receive batches a daemon takes per wake-up before it goes back to epoll
  * (level-triggered: whatever is left wakes it again at once). A flood that

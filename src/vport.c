@@ -141,6 +141,9 @@ static int open_switch_socket(struct vport *vp, char *err, size_t err_len)
 	}
 	if (!vp->opt.no_offload && !udp_enable_gro(fd))
 		log_debug("UDP GRO not available: receiving datagrams one by one");
+	if (!udp_enable_overflow_count(fd))
+		log_debug("the kernel does not count drops for want of socket buffer");
+	vp->rx.overflows_seen = 0; /* a new socket counts from 0 */
 	return fd;
 }
 
@@ -613,6 +616,7 @@ static int on_control(const char *request, FILE *out, void *arg, struct control_
 {
 	struct vport *vp = arg;
 	char key[KEY_BASE64_LEN + 1], where[64];
+	uint64_t tap_drops;
 
 	(void)more; /* the port's answer is short: one piece */
 	if (strcmp(request, "show") != 0)
@@ -646,8 +650,13 @@ static int on_control(const char *request, FILE *out, void *arg, struct control_
 		fprintf(out, " %s=%" PRIu64, wire_error_name((enum wire_error)e), vp->rx_header[e]);
 	for (int c = DROP_NO_SESSION; c <= DROP_TAP_OFFLOAD; c++)
 		fprintf(out, " %s=%" PRIu64, counter_names[c], vp->count[c]);
-	fprintf(out, " udp_tx_errors=%" PRIu64 " udp_rx_errors=%" PRIu64 " control_dropped=%" PRIu64 "\n",
+	fprintf(out, " udp_tx_errors=%" PRIu64 " udp_rx_errors=%" PRIu64 " control_dropped=%" PRIu64,
 		vp->tx.errors, vp->udp_rx_errors, vp->control_dropped);
+	/* Lost in the kernel, before we could read them. */
+	fprintf(out, " udp_rx_overflows=%" PRIu64, vp->rx.overflows);
+	if (tap_kernel_drops(vp->opt.tap, &tap_drops) == 0)
+		fprintf(out, " tap_queue_full=%" PRIu64, tap_drops);
+	fputc('\n', out);
 	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
 	fprintf(out, "  offload: %s super_frames_read=%" PRIu64 " super_frames_written=%" PRIu64
 		     " gso_sends=%" PRIu64 " gso_fallbacks=%" PRIu64 " udp=%s\n",

@@ -312,6 +312,47 @@ check_replay() {
 	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2 after the replay"
 }
 
+# A daemon that falls behind loses datagrams and frames in the kernel, before
+# its own code sees them; they must still show in its counters. Each daemon is
+# stopped for a moment (by PID, and always continued) while traffic piles up.
+sw_counter_above() { (($(switch_drop sw "$1") > $2)); }
+port_counter_above() { (($(port_drop "$1" "$2") > $3)); }
+check_kernel_drops() {
+	local before
+	# The switch's socket: more datagrams than its receive buffer holds (one
+	# by one: a UDP GSO burst would arrive whole, as one buffer); a few more
+	# afterwards carry the kernel's count up.
+	before=$(switch_drop sw rx_overflows)
+	kill -STOP "${DAEMON_PID[sw]}"
+	n p4 "$BLAST" "$SW_V4" "$SWITCH_PORT" 50000 7 >/dev/null ||
+		bad "udpblast at the stopped switch failed"
+	kill -CONT "${DAEMON_PID[sw]}"
+	n p4 "$BLAST" "$SW_V4" "$SWITCH_PORT" 100 8 >/dev/null || bad "udpblast at the switch failed"
+	wait_for 5 sw_counter_above rx_overflows "$before" ||
+		bad "the switch's rx_overflows did not rise ($before)"
+	note "switch rx_overflows: $before -> $(switch_drop sw rx_overflows)"
+	# p2's socket: datagrams from p1 to p2, through the switch.
+	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2"
+	before=$(port_drop p2 udp_rx_overflows)
+	kill -STOP "${DAEMON_PID[p2]}"
+	n p1 "$BLAST" "${OVL4[p2]}" 9 50000 9 >/dev/null || bad "udpblast from p1 to p2 failed"
+	kill -CONT "${DAEMON_PID[p2]}"
+	wait_for 10 ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2 after p2 went on"
+	wait_for 5 port_counter_above p2 udp_rx_overflows "$before" ||
+		bad "p2's udp_rx_overflows did not rise ($before)"
+	note "p2 udp_rx_overflows: $before -> $(port_drop p2 udp_rx_overflows)"
+	# p1's TAP: frames from p1's applications while its vport reads none.
+	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2"
+	before=$(port_drop p1 tap_queue_full)
+	kill -STOP "${DAEMON_PID[p1]}"
+	n p1 "$BLAST" "${OVL4[p2]}" 9 5000 10 >/dev/null || bad "udpblast from p1 failed"
+	kill -CONT "${DAEMON_PID[p1]}"
+	port_counter_above p1 tap_queue_full "$before" ||
+		bad "p1's tap_queue_full did not rise ($before)"
+	note "p1 tap_queue_full: $before -> $(port_drop p1 tap_queue_full)"
+	wait_for 10 p1_reaches_p2_p3 || bad "pings fail afterwards"
+}
+
 # send_file FROM TO ADDR: 24 MiB of random bytes over one TCP connection,
 # through segmentation, encryption, the switch and coalescing; every byte
 # must arrive unchanged.
@@ -769,6 +810,7 @@ check q "large transfers over a 1280-byte path MTU, from a port and from the swi
 check t "a member cannot take another member's MAC" check_mac_spoof
 check u "a replayed handshake initiation is refused and moves nothing" check_replay
 check s "UDP datagrams keep their sizes and bytes through UDP super-frames" check_udp_offload
+check v "drops inside the kernel, behind a stopped daemon, are counted" check_kernel_drops
 check r "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 
 checks_summary
