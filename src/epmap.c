@@ -24,23 +24,15 @@ void epmap_init(struct epmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-bool epmap_put(struct epmap *m, uint64_t hash, uint32_t port, epmap_match_fn match,
-	       const void *ctx)
+bool epmap_put(struct epmap *m, uint64_t hash, uint32_t port)
 {
 	uint32_t home = home_of(hash), i = home;
 
-	if (port >= EPMAP_PORTS)
+	if (port >= EPMAP_PORTS || m->count + 1 >= EPMAP_SIZE) /* one cell stays empty */
 		return false;
-	/* An entry for this endpoint sits in the run of cells from home to the
-	 * first empty one; a new entry goes into that empty cell. */
-	for (; m->port_plus1[i]; i = next(i)) {
-		if (m->home[i] == home && match(m->port_plus1[i] - 1u, ctx)) {
-			m->port_plus1[i] = (uint16_t)(port + 1);
-			return true;
-		}
-	}
-	if (m->count + 1 >= EPMAP_SIZE) /* one cell stays empty: probes end */
-		return false;
+	/* The first empty cell of the run from home on. */
+	while (m->port_plus1[i])
+		i = next(i);
 	m->port_plus1[i] = (uint16_t)(port + 1);
 	m->home[i] = (uint16_t)home;
 	m->count++;

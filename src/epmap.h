@@ -35,16 +35,16 @@ typedef bool (*epmap_match_fn)(uint32_t port, const void *ctx);
 
 void epmap_init(struct epmap *m);
 
-/* Port for the endpoint of this hash: replaces the entry of another port that
- * matches (two ports cannot be reached at one endpoint; the newer one is).
+/* An entry for port at the endpoint of this hash. Two ports may claim one
+ * endpoint for a while (a NAT mapping handed on, or a forged source): each
+ * keeps its own entry, so neither loses its entry when the other moves on.
  * Returns false only if port is out of range or the map is full. */
-bool epmap_put(struct epmap *m, uint64_t hash, uint32_t port, epmap_match_fn match,
-	       const void *ctx);
+bool epmap_put(struct epmap *m, uint64_t hash, uint32_t port);
 
 /* Takes out port's entry at the endpoint of this hash, if it has one there. */
 void epmap_remove(struct epmap *m, uint64_t hash, uint32_t port);
 
-/* The port stored for a matching endpoint, or -1. */
+/* A port stored for a matching endpoint (the first found), or -1. */
 int32_t epmap_find(const struct epmap *m, uint64_t hash, epmap_match_fn match, const void *ctx);
 
 #endif

@@ -115,10 +115,7 @@ static uint64_t endpoint_key(const struct vswitch *sw, const struct endpoint *e)
  * (admit.h). Cannot fail: one entry per port, twice as many cells (epmap.h). */
 static void remember_endpoint(struct vswitch *sw, struct port *p)
 {
-	struct endpoint_query q = { sw, &p->endpoint };
-
-	(void)epmap_put(&sw->endpoints, endpoint_key(sw, &p->endpoint), switch_slot_of(sw, p),
-			uses_endpoint, &q);
+	(void)epmap_put(&sw->endpoints, endpoint_key(sw, &p->endpoint), switch_slot_of(sw, p));
 }
 
 /* Call before a connected port's endpoint changes, and when it goes. */
