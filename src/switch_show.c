@@ -108,8 +108,8 @@ int switch_show(const char *request, FILE *out, void *arg, struct control_more *
 	for (int e = 1; e < WIRE_ERR_COUNT; e++)
 		fprintf(out, " %s=%" PRIu64, wire_error_name((enum wire_error)e), sw->rx_header[e]);
 	fprintf(out, " rx_errors=%" PRIu64 " tx_errors=%" PRIu64 " control_dropped=%" PRIu64
-		     " rx_overflows=%" PRIu64 "\n",
-		sw->rx_errors, sw->tx.errors, sw->control_dropped, sw->rx.overflows);
+		     " rx_socket_drops=%" PRIu64 "\n",
+		sw->rx_errors, sw->tx.errors, sw->control_dropped, sw->rx.socket_drops);
 	for (uint32_t i = 0; i < SWITCH_MAX_PORTS; i++)
 		if (sw->ports[i].in_use)
 			show_port(out, &sw->ports[i], sw->now_ms);

@@ -273,7 +273,7 @@ bool udp_enable_pktinfo(int fd)
 	       setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) == 0;
 }
 
-bool udp_enable_overflow_count(int fd)
+bool udp_enable_drop_count(int fd)
 {
 	int on = 1;
 
@@ -362,12 +362,11 @@ static uint16_t read_cmsgs(struct udp_rx *rx, struct msghdr *mh, unsigned len,
 		} else if (cmsg_is(c, SOL_SOCKET, SO_RXQ_OVFL, sizeof(uint32_t))) {
 			uint32_t dropped;
 
-			/* The socket's total so far; lower means a new socket. */
+			/* The socket's 32-bit total so far (udp_rx_new_socket
+			 * restarts it): what is new since the last report. */
 			memcpy(&dropped, CMSG_DATA(c), sizeof(dropped));
-			rx->overflows += dropped >= rx->overflows_seen
-						 ? dropped - rx->overflows_seen
-						 : dropped;
-			rx->overflows_seen = dropped;
+			rx->socket_drops += (uint32_t)(dropped - rx->socket_drops_seen);
+			rx->socket_drops_seen = dropped;
 		}
 	}
 	return seg;

@@ -80,10 +80,11 @@ bool udp_enable_gro(int fd);
  * an IPv6 socket), for udp_rx_from. Returns false if refused. */
 bool udp_enable_pktinfo(int fd);
 
-/* Ask the kernel to report, with received datagrams, how many it dropped
- * because the socket's receive buffer was full (SO_RXQ_OVFL): udp_rx_batch
- * adds them up in udp_rx.overflows. Returns false if refused. */
-bool udp_enable_overflow_count(int fd);
+/* Ask the kernel to report, with received datagrams, how many it dropped at
+ * the socket (SO_RXQ_OVFL: its receive buffer full, mostly; a bad UDP checksum
+ * too): udp_rx_batch adds them up in udp_rx.socket_drops. Returns false if
+ * refused. */
+bool udp_enable_drop_count(int fd);
 
 /* Receive side: cap buffers of buf_size bytes, back to back, the first after
  * headroom bytes that are the caller's to use (the AEAD borrows the bytes
@@ -99,11 +100,16 @@ struct udp_rx {
 	uint8_t *cmsgs;
 	uint16_t *seg_size; /* per message: the GRO segment size, or its length */
 	struct udp_local *local; /* per message: where it came to, if reported */
-	/* Datagrams the kernel dropped for want of room on the socket, as far
-	 * as reported (udp_enable_overflow_count); counts on across sockets. */
-	uint64_t overflows;
-	uint32_t overflows_seen; /* the socket's own count, as last reported */
+	/* Datagrams the kernel dropped at the socket, as far as reported
+	 * (udp_enable_drop_count); counts on across sockets. */
+	uint64_t socket_drops;
+	uint32_t socket_drops_seen; /* the socket's own count, as last reported */
 };
+/* Call when rx starts receiving from a new socket (its count starts at 0). */
+static inline void udp_rx_new_socket(struct udp_rx *rx)
+{
+	rx->socket_drops_seen = 0;
+}
 /* Receive batches a daemon takes per wake-up before it goes back to epoll
  * (level-triggered: whatever is left wakes it again at once). A flood that
  * keeps every batch full cannot then starve timers, signals or the control

@@ -103,13 +103,14 @@ struct vport {
 	struct timers timers;
 	struct proto_initiation init;
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
-	uint64_t last_handshake_ms; /* monotonic; 0 before the first */
+	uint64_t last_handshake_ms; /* loop_now_ms(); 0 before the first */
 	uint64_t now_ms, started_ms;
 	uint64_t count[PORT_COUNTER_COUNT];
 	uint64_t rx_header[WIRE_ERR_COUNT];
 	uint64_t rx_session[SESSION_RESULT_COUNT];
 	uint64_t rx_frame[FRAME_VERDICT_COUNT], tap_frame[FRAME_VERDICT_COUNT];
 	uint64_t udp_rx_errors;
+	uint64_t tap_drops_at_start; /* the TAP's kernel drop count when we took it */
 	uint64_t control_dropped; /* control clients dropped for errors or time */
 	struct ratelimit retry_log;
 	bool udp_connected; /* false until a route to the switch exists */
@@ -141,9 +142,8 @@ static int open_switch_socket(struct vport *vp, char *err, size_t err_len)
 	}
 	if (!vp->opt.no_offload && !udp_enable_gro(fd))
 		log_debug("UDP GRO not available: receiving datagrams one by one");
-	if (!udp_enable_overflow_count(fd))
+	if (!udp_enable_drop_count(fd))
 		log_debug("the kernel does not count drops for want of socket buffer");
-	vp->rx.overflows_seen = 0; /* a new socket counts from 0 */
 	return fd;
 }
 
@@ -170,6 +170,7 @@ static void reopen_switch_socket(struct vport *vp)
 	}
 	close(vp->udp_fd);
 	vp->udp_fd = fd;
+	udp_rx_new_socket(&vp->rx);
 	if (!vp->udp_connected)
 		log_info("the switch %s is reachable now", vp->opt.switch_addr);
 	vp->udp_connected = true;
@@ -653,9 +654,9 @@ static int on_control(const char *request, FILE *out, void *arg, struct control_
 	fprintf(out, " udp_tx_errors=%" PRIu64 " udp_rx_errors=%" PRIu64 " control_dropped=%" PRIu64,
 		vp->tx.errors, vp->udp_rx_errors, vp->control_dropped);
 	/* Lost in the kernel, before we could read them. */
-	fprintf(out, " udp_rx_overflows=%" PRIu64, vp->rx.overflows);
-	if (tap_kernel_drops(vp->opt.tap, &tap_drops) == 0)
-		fprintf(out, " tap_queue_full=%" PRIu64, tap_drops);
+	fprintf(out, " udp_rx_socket_drops=%" PRIu64, vp->rx.socket_drops);
+	if (tap_kernel_drops(vp->opt.tap, &tap_drops) == 0 && tap_drops >= vp->tap_drops_at_start)
+		fprintf(out, " tap_queue_full=%" PRIu64, tap_drops - vp->tap_drops_at_start);
 	fputc('\n', out);
 	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
 	fprintf(out, "  offload: %s super_frames_read=%" PRIu64 " super_frames_written=%" PRIu64
@@ -780,6 +781,9 @@ static int setup_tap(struct vport *vp)
 			      sizeof(err));
 	if (vp->tap_fd < 0)
 		return cli_fail(PROG, "%s", err);
+	/* A TAP made persistent beforehand may have dropped frames before us. */
+	if (tap_kernel_drops(vp->opt.tap, &vp->tap_drops_at_start) < 0)
+		vp->tap_drops_at_start = 0;
 	for (unsigned i = 0; i < vp->opt.address_count; i++)
 		if (netlink_addr_add(vp->ifindex, &vp->addresses[i], err, sizeof(err)) < 0)
 			return cli_fail(PROG, "%s: %s", vp->opt.tap, err);

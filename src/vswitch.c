@@ -730,7 +730,7 @@ static int setup(struct vswitch *sw)
 		return cli_fail(PROG, "out of memory for packet buffers");
 	if (!udp_enable_gro(sw->udp_fd))
 		log_info("UDP GRO not available: receiving datagrams one by one");
-	if (!udp_enable_overflow_count(sw->udp_fd))
+	if (!udp_enable_drop_count(sw->udp_fd))
 		log_info("the kernel does not count drops for want of socket buffer");
 	if (!udp_enable_pktinfo(sw->udp_fd))
 		log_warn("cannot learn the local address of datagrams: on a host with several "

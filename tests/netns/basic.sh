@@ -322,25 +322,25 @@ check_kernel_drops() {
 	# The switch's socket: more datagrams than its receive buffer holds (one
 	# by one: a UDP GSO burst would arrive whole, as one buffer); a few more
 	# afterwards carry the kernel's count up.
-	before=$(switch_drop sw rx_overflows)
+	before=$(switch_drop sw rx_socket_drops)
 	kill -STOP "${DAEMON_PID[sw]}"
 	n p4 "$BLAST" "$SW_V4" "$SWITCH_PORT" 50000 7 >/dev/null ||
 		bad "udpblast at the stopped switch failed"
 	kill -CONT "${DAEMON_PID[sw]}"
 	n p4 "$BLAST" "$SW_V4" "$SWITCH_PORT" 100 8 >/dev/null || bad "udpblast at the switch failed"
-	wait_for 5 sw_counter_above rx_overflows "$before" ||
-		bad "the switch's rx_overflows did not rise ($before)"
-	note "switch rx_overflows: $before -> $(switch_drop sw rx_overflows)"
+	wait_for 5 sw_counter_above rx_socket_drops "$before" ||
+		bad "the switch's rx_socket_drops did not rise ($before)"
+	note "switch rx_socket_drops: $before -> $(switch_drop sw rx_socket_drops)"
 	# p2's socket: datagrams from p1 to p2, through the switch.
 	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2"
-	before=$(port_drop p2 udp_rx_overflows)
+	before=$(port_drop p2 udp_rx_socket_drops)
 	kill -STOP "${DAEMON_PID[p2]}"
 	n p1 "$BLAST" "${OVL4[p2]}" 9 50000 9 >/dev/null || bad "udpblast from p1 to p2 failed"
 	kill -CONT "${DAEMON_PID[p2]}"
 	wait_for 10 ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2 after p2 went on"
-	wait_for 5 port_counter_above p2 udp_rx_overflows "$before" ||
-		bad "p2's udp_rx_overflows did not rise ($before)"
-	note "p2 udp_rx_overflows: $before -> $(port_drop p2 udp_rx_overflows)"
+	wait_for 5 port_counter_above p2 udp_rx_socket_drops "$before" ||
+		bad "p2's udp_rx_socket_drops did not rise ($before)"
+	note "p2 udp_rx_socket_drops: $before -> $(port_drop p2 udp_rx_socket_drops)"
 	# p1's TAP: frames from p1's applications while its vport reads none.
 	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2"
 	before=$(port_drop p1 tap_queue_full)
