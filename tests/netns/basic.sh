@@ -317,16 +317,22 @@ check_replay() {
 # stopped for a moment (by PID, and always continued) while traffic piles up.
 sw_counter_above() { (($(switch_drop sw "$1") > $2)); }
 port_counter_above() { (($(port_drop "$1" "$2") > $3)); }
+# blast_while_stopped DAEMON FROM ARGS...: udpblast ARGS from FROM's namespace
+# while DAEMON is stopped; it is continued whatever happens.
+blast_while_stopped() {
+	local daemon=$1 from=$2
+	shift 2
+	kill -STOP "${DAEMON_PID[$daemon]}"
+	n "$from" "$BLAST" "$@" >/dev/null || bad "udpblast from $from while $daemon was stopped failed"
+	kill -CONT "${DAEMON_PID[$daemon]}"
+}
 check_kernel_drops() {
 	local before
 	# The switch's socket: more datagrams than its receive buffer holds (one
 	# by one: a UDP GSO burst would arrive whole, as one buffer); a few more
 	# afterwards carry the kernel's count up.
 	before=$(switch_drop sw rx_socket_drops)
-	kill -STOP "${DAEMON_PID[sw]}"
-	n p4 "$BLAST" "$SW_V4" "$SWITCH_PORT" 50000 7 >/dev/null ||
-		bad "udpblast at the stopped switch failed"
-	kill -CONT "${DAEMON_PID[sw]}"
+	blast_while_stopped sw p4 "$SW_V4" "$SWITCH_PORT" 50000 7
 	n p4 "$BLAST" "$SW_V4" "$SWITCH_PORT" 100 8 >/dev/null || bad "udpblast at the switch failed"
 	wait_for 5 sw_counter_above rx_socket_drops "$before" ||
 		bad "the switch's rx_socket_drops did not rise ($before)"
@@ -334,9 +340,7 @@ check_kernel_drops() {
 	# p2's socket: datagrams from p1 to p2, through the switch.
 	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2"
 	before=$(port_drop p2 udp_rx_socket_drops)
-	kill -STOP "${DAEMON_PID[p2]}"
-	n p1 "$BLAST" "${OVL4[p2]}" 9 50000 9 >/dev/null || bad "udpblast from p1 to p2 failed"
-	kill -CONT "${DAEMON_PID[p2]}"
+	blast_while_stopped p2 p1 "${OVL4[p2]}" 9 50000 9
 	wait_for 10 ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2 after p2 went on"
 	wait_for 5 port_counter_above p2 udp_rx_socket_drops "$before" ||
 		bad "p2's udp_rx_socket_drops did not rise ($before)"
@@ -344,9 +348,7 @@ check_kernel_drops() {
 	# p1's TAP: frames from p1's applications while its vport reads none.
 	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2"
 	before=$(port_drop p1 tap_queue_full)
-	kill -STOP "${DAEMON_PID[p1]}"
-	n p1 "$BLAST" "${OVL4[p2]}" 9 5000 10 >/dev/null || bad "udpblast from p1 failed"
-	kill -CONT "${DAEMON_PID[p1]}"
+	blast_while_stopped p1 p1 "${OVL4[p2]}" 9 5000 10
 	port_counter_above p1 tap_queue_full "$before" ||
 		bad "p1's tap_queue_full did not rise ($before)"
 	note "p1 tap_queue_full: $before -> $(port_drop p1 tap_queue_full)"

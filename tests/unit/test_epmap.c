@@ -37,6 +37,17 @@ struct model {
 	uint32_t entry[EPMAP_PORTS]; /* endpoint of the port's entry, or NO_EP */
 };
 
+/* The map under test and its model (static: the model is 16 KiB). */
+static struct epmap m;
+static struct model md;
+
+static void start(void)
+{
+	epmap_init(&m);
+	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
+		current[q] = md.entry[q] = NO_EP;
+}
+
 static uint32_t rng_state = 12345;
 
 static uint32_t rnd(uint32_t n)
@@ -46,56 +57,48 @@ static uint32_t rnd(uint32_t n)
 }
 
 /* The switch's steps: forget the old entry, change endpoint, put the new one. */
-static void move(struct epmap *m, struct model *md, uint64_t (*h)(uint32_t), uint32_t port,
-		 uint32_t ep)
+static void move(uint64_t (*h)(uint32_t), uint32_t port, uint32_t ep)
 {
 	if (current[port] != NO_EP)
-		epmap_remove(m, h(current[port]), port);
-	if (md->entry[port] == current[port])
-		md->entry[port] = NO_EP;
+		epmap_remove(&m, h(current[port]), port);
+	md.entry[port] = NO_EP;
 	current[port] = ep;
 	if (ep == NO_EP)
 		return;
-	assert_true(epmap_put(m, h(ep), port));
-	md->entry[port] = ep;
+	assert_true(epmap_put(&m, h(ep), port));
+	md.entry[port] = ep;
 }
 
-static void check(const struct epmap *m, const struct model *md, uint64_t (*h)(uint32_t),
-		  uint32_t endpoints)
+static void check(uint64_t (*h)(uint32_t), uint32_t endpoints)
 {
 	uint32_t entries = 0;
 
 	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
-		entries += md->entry[q] != NO_EP;
-	assert_int_equal(m->count, entries);
+		entries += md.entry[q] != NO_EP;
+	assert_int_equal(m.count, entries);
 	/* Any port at the endpoint will do; none only if no port is there. */
 	for (uint32_t ep = 0; ep < endpoints; ep++) {
-		int32_t got = epmap_find(m, h(ep), same_endpoint, &ep);
+		int32_t got = epmap_find(&m, h(ep), same_endpoint, &ep);
 		bool someone = false;
 
 		for (uint32_t q = 0; q < EPMAP_PORTS; q++)
-			someone |= md->entry[q] == ep;
+			someone |= md.entry[q] == ep;
 		if (got < 0)
 			assert_false(someone);
 		else
-			assert_int_equal(md->entry[got], ep);
+			assert_int_equal(md.entry[got], ep);
 	}
 }
 
 static void run_random(uint64_t (*h)(uint32_t), uint32_t ports, uint32_t endpoints, int steps)
 {
-	static struct epmap m;
-	static struct model md;
-
-	epmap_init(&m);
-	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
-		current[q] = md.entry[q] = NO_EP;
+	start();
 	for (int s = 0; s < steps; s++) {
 		uint32_t port = rnd(ports), r = rnd(10);
 
-		move(&m, &md, h, port, r < 2 ? NO_EP : rnd(endpoints));
+		move(h, port, r < 2 ? NO_EP : rnd(endpoints));
 		if (s % 16 == 0 || s == steps - 1)
-			check(&m, &md, h, endpoints);
+			check(h, endpoints);
 	}
 }
 
@@ -109,21 +112,16 @@ static void test_random_collisions(void **state)
 /* Every port connected at once, then all moved and all gone. */
 static void test_full(void **state)
 {
-	static struct epmap m;
-	static struct model md;
-
 	(void)state;
-	epmap_init(&m);
+	start();
 	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
-		current[q] = md.entry[q] = NO_EP;
+		move(spread, q, q);
+	check(spread, EPMAP_PORTS);
 	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
-		move(&m, &md, spread, q, q);
-	check(&m, &md, spread, EPMAP_PORTS);
+		move(spread, q, EPMAP_PORTS + q);
+	check(spread, 2 * EPMAP_PORTS);
 	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
-		move(&m, &md, spread, q, EPMAP_PORTS + q);
-	check(&m, &md, spread, 2 * EPMAP_PORTS);
-	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
-		move(&m, &md, spread, q, NO_EP);
+		move(spread, q, NO_EP);
 	assert_int_equal(m.count, 0);
 	for (uint32_t i = 0; i < EPMAP_SIZE; i++)
 		assert_int_equal(m.port_plus1[i], 0);
@@ -134,40 +132,31 @@ static void test_full(void **state)
  * when the newer one moves on, the one still there keeps its entry. */
 static void test_shared_endpoint(void **state)
 {
-	static struct epmap m;
-	static struct model md;
 	uint32_t e = 5;
 
 	(void)state;
-	epmap_init(&m);
-	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
-		current[q] = md.entry[q] = NO_EP;
-	move(&m, &md, squeezed, 1, e);
-	move(&m, &md, squeezed, 2, e);
+	start();
+	move(squeezed, 1, e);
+	move(squeezed, 2, e);
 	assert_int_equal(m.count, 2);
-	move(&m, &md, squeezed, 2, 6);
+	move(squeezed, 2, 6);
 	assert_int_equal(epmap_find(&m, squeezed(e), same_endpoint, &e), 1);
-	move(&m, &md, squeezed, 2, e);
-	move(&m, &md, squeezed, 2, NO_EP);
+	move(squeezed, 2, e);
+	move(squeezed, 2, NO_EP);
 	assert_int_equal(epmap_find(&m, squeezed(e), same_endpoint, &e), 1);
-	check(&m, &md, squeezed, 10);
+	check(squeezed, 10);
 }
 
 /* One member roaming through thousands of source ports keeps one entry, and
  * every other port keeps its own. */
 static void test_roaming_member_displaces_nobody(void **state)
 {
-	static struct epmap m;
-	static struct model md;
-
 	(void)state;
-	epmap_init(&m);
-	for (uint32_t q = 0; q < EPMAP_PORTS; q++)
-		current[q] = md.entry[q] = NO_EP;
+	start();
 	for (uint32_t q = 1; q <= 50; q++)
-		move(&m, &md, spread, q, q);
+		move(spread, q, q);
 	for (uint32_t ep = 1000; ep < 26000; ep++)
-		move(&m, &md, spread, 0, ep);
+		move(spread, 0, ep);
 	assert_int_equal(m.count, 51);
 	for (uint32_t q = 1; q <= 50; q++)
 		assert_int_equal(epmap_find(&m, spread(q), same_endpoint, &q), (int32_t)q);
