@@ -281,12 +281,6 @@ static void unlink_entry(struct mactable *t, uint32_t i)
 	*link = t->pool[i].next;
 }
 
-/*
- * Walks the pool in order rather than the chains: on a big table the chains
- * send every step to a random cache line, and this runs every second over
- * possibly 100k entries, of which usually few are removed. Removes either
- * aged entries (port == MACTABLE_NO_PORT) or every entry of a port.
- */
 /* Room for a pin in a full table: the unpinned entry seen longest ago goes
  * (its MAC is flooded until it is learned again). A walk of the pool, on a
  * member's connect only. False if every entry is pinned. */
@@ -317,13 +311,19 @@ enum mactable_learn_result mactable_pin(struct mactable *t, const uint8_t mac[FR
 
 	if (port < t->max_ports && !port_is_full(t, port) && t->free_head == NO_INDEX &&
 	    find(t, mac) == NO_INDEX)
-		evict_oldest(t);
+		(void)evict_oldest(t); /* if all are pinned, learning says TABLE_FULL */
 	r = mactable_learn(t, mac, port, now_ms);
 	if (r == MACTABLE_LEARNED || r == MACTABLE_REFRESHED || r == MACTABLE_MOVED)
 		t->pool[find(t, mac)].pinned = true;
 	return r;
 }
 
+/*
+ * Walks the pool in order rather than the chains: on a big table the chains
+ * send every step to a random cache line, and this runs every second over
+ * possibly 100k entries, of which usually few are removed. Removes either
+ * aged entries (port == MACTABLE_NO_PORT) or every entry of a port.
+ */
 static uint32_t remove_where(struct mactable *t, uint32_t port, uint64_t now_ms)
 {
 	uint32_t removed = 0, unseen = t->stats.entries;
