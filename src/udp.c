@@ -285,7 +285,8 @@ bool udp_enable_drop_count(int fd)
  * one packet-info. */
 #define CMSG_SPACE_PKTINFO (CMSG_SPACE(sizeof(struct in_pktinfo)) + \
 			    CMSG_SPACE(sizeof(struct in6_pktinfo)))
-#define CMSG_SPACE_RX (CMSG_SPACE(sizeof(int)) + CMSG_SPACE_PKTINFO + CMSG_SPACE(sizeof(uint32_t)))
+#define CMSG_SPACE_RX                                                                              \
+	(CMSG_SPACE(sizeof(int)) + CMSG_SPACE_PKTINFO + CMSG_SPACE(sizeof(uint32_t)))
 #define CMSG_SPACE_TX (CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
 int udp_rx_init(struct udp_rx *rx, unsigned cap, size_t buf_size, size_t headroom)

@@ -143,7 +143,7 @@ static int open_switch_socket(struct vport *vp, char *err, size_t err_len)
 	if (!vp->opt.no_offload && !udp_enable_gro(fd))
 		log_debug("UDP GRO not available: receiving datagrams one by one");
 	if (!udp_enable_drop_count(fd))
-		log_debug("the kernel does not count drops for want of socket buffer");
+		log_debug("the kernel does not report drops at the UDP socket");
 	return fd;
 }
 

@@ -124,7 +124,7 @@ static void forget_endpoint(struct vswitch *sw, struct port *p)
 	epmap_remove(&sw->endpoints, endpoint_key(sw, &p->endpoint), switch_slot_of(sw, p));
 }
 
-/* The connected port whose current endpoint is exactly from, or NULL. */
+/* A connected port whose current endpoint is exactly from, or NULL. */
 static struct port *connected_port_at(struct vswitch *sw, const struct endpoint *from)
 {
 	struct endpoint_query q = { sw, from };
@@ -731,7 +731,7 @@ static int setup(struct vswitch *sw)
 	if (!udp_enable_gro(sw->udp_fd))
 		log_info("UDP GRO not available: receiving datagrams one by one");
 	if (!udp_enable_drop_count(sw->udp_fd))
-		log_info("the kernel does not count drops for want of socket buffer");
+		log_info("the kernel does not report drops at the UDP socket");
 	if (!udp_enable_pktinfo(sw->udp_fd))
 		log_warn("cannot learn the local address of datagrams: on a host with several "
 			 "addresses, answers may leave from the wrong one");
