@@ -631,7 +631,12 @@ static int on_control(const char *request, FILE *out, void *arg, struct control_
 		vp->switch_resolved ? endpoint_format(&vp->switch_ep, where, sizeof(where))
 				    : "not resolved yet",
 		key);
-	fprintf(out, "  state: %s\n", vp->timers.has_session ? "connected" : "connecting");
+	/* Connected while a keypair may send: keys past their lifetime (the
+	 * switch unreachable for minutes) are not a connection. */
+	fprintf(out, "  state: %s\n",
+		vp->timers.has_session && session_send_keypair(&vp->session, vp->now_ms)
+			? "connected"
+			: "connecting");
 	if (vp->last_handshake_ms)
 		fprintf(out, "  latest handshake: %" PRIu64 " s ago\n",
 			(vp->now_ms - vp->last_handshake_ms) / 1000);
@@ -644,7 +649,9 @@ static int on_control(const char *request, FILE *out, void *arg, struct control_
 		fprintf(out, " tap_%s=%" PRIu64 " rx_%s=%" PRIu64,
 			frame_verdict_name((enum frame_verdict)v), vp->tap_frame[v],
 			frame_verdict_name((enum frame_verdict)v), vp->rx_frame[v]);
-	for (int r = SESSION_NO_KEY; r < SESSION_RESULT_COUNT; r++)
+	/* Data for no keypair of ours: named as in docs/protocol.md. */
+	fprintf(out, " unknown_index=%" PRIu64, vp->rx_session[SESSION_NO_KEY]);
+	for (int r = SESSION_NO_KEY + 1; r < SESSION_RESULT_COUNT; r++)
 		fprintf(out, " %s=%" PRIu64, session_result_name((enum session_result)r),
 			vp->rx_session[r]);
 	for (int e = 1; e < WIRE_ERR_COUNT; e++)
