@@ -321,7 +321,7 @@ static size_t csum_at(const struct l4_view *v)
 static void segment_fix(uint8_t *seg, const struct l4_view *v, size_t i, size_t n,
 			uint32_t seq, uint16_t ip_id, size_t payload_len)
 {
-	size_t l4_len = v->hdr_len - v->l4 + payload_len;
+	size_t l4_len = v->hdr_len - v->l4 + payload_len, at = csum_at(v);
 	uint8_t *l4 = seg + v->l4;
 	uint16_t csum;
 
@@ -338,11 +338,11 @@ static void segment_fix(uint8_t *seg, const struct l4_view *v, size_t i, size_t 
 			flags &= (uint8_t)~TCP_CWR;
 		l4[TCP_FLAGS_AT] = flags;
 	}
-	put16(seg + csum_at(v), 0);
+	put16(seg + at, 0);
 	csum = (uint16_t)~offload_csum_fold(
 		offload_csum_add(pseudo_sum(seg, v, l4_len), l4, l4_len));
 	/* A computed zero is sent as 0xffff: zero in UDP means "no checksum". */
-	put16(seg + csum_at(v), csum ? csum : 0xffff);
+	put16(seg + at, csum ? csum : 0xffff);
 }
 
 /* Does a GSO type name this frame's protocol and IP version? */

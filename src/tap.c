@@ -65,16 +65,16 @@ fail:
 	return ret;
 }
 
-int tap_kernel_drops(const char *name, uint64_t *out)
+int tap_kernel_drops(int ifindex, uint64_t *out)
 {
-	char path[IFNAMSIZ + 48], text[32];
+	char name[IF_NAMESIZE], path[IF_NAMESIZE + 48], text[32];
 	unsigned long long v;
 	ssize_t n;
 	int fd, ret = 0;
 
-	if ((size_t)snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_dropped",
-			     name) >= sizeof(path))
-		return -ENAMETOOLONG;
+	if (!if_indextoname((unsigned)ifindex, name))
+		return -errno;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_dropped", name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -17,9 +17,10 @@
  * descriptor and sets *ifindex, or a negative errno with a reason in err. */
 int tap_open(const char *name, bool offload, bool *uso, int *ifindex, char *err, size_t err_len);
 
-/* Frames the kernel dropped on their way from the TAP to us (its queue was
- * full: we read too slowly), from /sys/class/net/NAME/statistics/tx_dropped.
- * Returns 0, or a negative errno if it cannot be read. */
-int tap_kernel_drops(const char *name, uint64_t *out);
+/* Frames the kernel dropped on their way from the TAP (by its index, which
+ * stays when the interface is renamed) to us (its queue was full: we read too
+ * slowly), from /sys/class/net/NAME/statistics/tx_dropped. Returns 0, or a
+ * negative errno if it cannot be read. */
+int tap_kernel_drops(int ifindex, uint64_t *out);
 
 #endif

@@ -662,7 +662,7 @@ static int on_control(const char *request, FILE *out, void *arg, struct control_
 		vp->tx.errors, vp->udp_rx_errors, vp->control_dropped);
 	/* Lost in the kernel, before we could read them. */
 	fprintf(out, " udp_rx_socket_drops=%" PRIu64, vp->rx.socket_drops);
-	if (tap_kernel_drops(vp->opt.tap, &tap_drops) == 0 && tap_drops >= vp->tap_drops_at_start)
+	if (tap_kernel_drops(vp->ifindex, &tap_drops) == 0 && tap_drops >= vp->tap_drops_at_start)
 		fprintf(out, " tap_queue_full=%" PRIu64, tap_drops - vp->tap_drops_at_start);
 	fputc('\n', out);
 	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
@@ -789,7 +789,7 @@ static int setup_tap(struct vport *vp)
 	if (vp->tap_fd < 0)
 		return cli_fail(PROG, "%s", err);
 	/* A TAP made persistent beforehand may have dropped frames before us. */
-	if (tap_kernel_drops(vp->opt.tap, &vp->tap_drops_at_start) < 0)
+	if (tap_kernel_drops(vp->ifindex, &vp->tap_drops_at_start) < 0)
 		vp->tap_drops_at_start = 0;
 	for (unsigned i = 0; i < vp->opt.address_count; i++)
 		if (netlink_addr_add(vp->ifindex, &vp->addresses[i], err, sizeof(err)) < 0)

@@ -146,20 +146,11 @@ static void port_connect(struct vswitch *sw, struct port *p)
 
 	key_derive_mac(mac, p->pub);
 	r = mactable_pin(sw->macs, mac, switch_slot_of(sw, p), sw->now_ms);
-	if (r == MACTABLE_PORT_FULL || r == MACTABLE_TABLE_FULL) {
-		log_warn("port %s: its own MAC could not be pinned (MAC table full)",
-			 switch_port_label(p, label));
-	} else if (r == MACTABLE_PINNED) {
-		/* Another member's own MAC: members_parse refuses a file with
-		 * two keys that derive one MAC, so this is a guard, not a path. */
-		uint32_t other = mactable_lookup(sw->macs, mac, sw->now_ms);
-		char buf[KEY_BASE64_LEN + 1];
-		const char *other_label =
-			other < SWITCH_MAX_PORTS ? switch_port_label(&sw->ports[other], buf) : "?";
-
-		log_warn("port %s: its own MAC is already port %s's; its frames from it are dropped",
-			 switch_port_label(p, label), other_label);
-	}
+	/* PINNED: another member's own MAC, which members_parse rules out (two
+	 * keys deriving one MAC); a guard, not a path. */
+	if (r == MACTABLE_PORT_FULL || r == MACTABLE_TABLE_FULL || r == MACTABLE_PINNED)
+		log_warn("port %s: its own MAC could not be pinned (%s)", switch_port_label(p, label),
+			 r == MACTABLE_PINNED ? "another port's own MAC" : "MAC table full");
 	p->is_connected = true;
 	p->connected_at = sw->connected_count;
 	sw->connected[sw->connected_count++] = switch_slot_of(sw, p);
