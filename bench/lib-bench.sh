@@ -94,10 +94,10 @@ ping_stats() {
 # calc EXPR — evaluate a floating-point expression with awk.
 calc() { awk "BEGIN { printf \"%.6g\n\", $1 }"; }
 
-# median N... / min_max N... — of whole numbers, for the scale rows; "-" for none.
+# median N... / min_max N... — of numbers (the scale rows, the targets); "-" for none.
 median() {
 	[ $# -gt 0 ] || { echo -; return; }
-	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.10g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 min_max() {
 	[ $# -gt 0 ] || { echo -; return; }

@@ -500,13 +500,10 @@ write_metrics() {
 
 # path_median PATH KEY — this run's median of one metric ("" if none).
 path_median() {
-	awk -v p="$1" -v k="$2" '$2 == p && $3 == k && $4 != "FAIL" { v[++n] = $4 + 0 }
-		END {
-			if (!n) exit
-			for (i = 2; i <= n; i++)
-				for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
-			print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-		}' "$tmp/results"
+	local -a v
+	mapfile -t v < <(awk -v p="$1" -v k="$2" '$2 == p && $3 == k && $4 != "FAIL" { print $4 }' \
+		"$tmp/results")
+	[ ${#v[@]} -eq 0 ] || median "${v[@]}"
 }
 
 # verdict GOOD — "met" or "not met", GOOD being an awk condition.
@@ -520,8 +517,8 @@ targets() {
 	rtt_u=$(path_median underlay rtt_avg) rtt_x=$(path_median vxlan rtt_avg)
 	rtt_s=$(path_median vswitch rtt_avg)
 	fps1k=$(awk '$1 == 1000 && $2 == 1000 { print $3 }' "$tmp/scale.txt")
-	fps100k=$(awk '$1 == 1000 && $2 == 100000 { print $3; print $5 }' "$tmp/scale.txt")
-	rss100k=$(sed -n 2p <<<"$fps100k") fps100k=$(sed -n 1p <<<"$fps100k")
+	read -r fps100k rss100k < <(awk '$1 == 1000 && $2 == 100000 { print $3, $5 }' \
+		"$tmp/scale.txt") || true
 	echo "targets (issue 3), this run's medians:"
 	if [[ -n $tcp_vs && -n $tcp_vx ]]; then
 		printf '  %-52s %-28s %s\n' "through the switch, 1 TCP stream >= 0.15 x vxlan" \
@@ -539,7 +536,7 @@ targets() {
 			"$(printf '%.3f ms, allowed %.3f' "$added" "$allowed")" \
 			"$(verdict "$added <= $allowed")"
 	fi
-	if [[ $fps1k =~ ^[0-9]+$ && $fps100k =~ ^[0-9]+$ && -n $rss100k ]]; then
+	if [[ $fps1k =~ ^[0-9.]+$ && $fps100k =~ ^[0-9.]+$ && -n $rss100k ]]; then
 		printf '  %-52s %-28s %s\n' "switch, 1,000 ports and 100,000 MACs: RSS < 64 MiB" \
 			"$rss100k MiB" "$(verdict "$rss100k < 64")"
 		# Flat: within the 20% the same row moves between runs on this VM.

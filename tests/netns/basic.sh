@@ -355,11 +355,22 @@ check_kernel_drops() {
 	wait_for 10 p1_reaches_p2_p3 || bad "pings fail afterwards"
 }
 
+# collect_aux NAME WANT LABEL: wait for the aux process NAME (a receiving
+# tool) to end, and compare what it printed with WANT.
+collect_aux() {
+	local name=$1 want=$2 label=$3 got
+	reap "${AUX_PID[$name]}" 10 || bad "$name did not finish"
+	unset "AUX_PID[$name]"
+	got=$(cat "$TMP/$name.out")
+	note "$label: $got"
+	[[ $got == "$want" ]] || bad "$label: got '$got', want '$want'"
+}
+
 # send_file FROM TO ADDR: 24 MiB of random bytes over one TCP connection,
 # through segmentation, encryption, the switch and coalescing; every byte
 # must arrive unchanged.
 send_file() {
-	local from=$1 to=$2 addr=$3 how=${4:-} want got
+	local from=$1 to=$2 addr=$3 how=${4:-} want
 	want="bytes=$(stat -c %s "$TMP/payload") b2sum=$(b2sum "$TMP/payload" | cut -d' ' -f1)"
 	aux_start "sink-$to" "$to" "$SINK" "$addr" 7000 || return 1
 	wait_for 5 tcp_listening "$to" 7000 || bad "tcpsink did not listen in $to"
@@ -370,11 +381,7 @@ send_file() {
 		nq "$from" timeout 60 bash -c "cat '$TMP/payload' >/dev/tcp/$addr/7000" ||
 			bad "sending from $from to $to failed"
 	fi
-	reap "${AUX_PID[sink-$to]}" 10 || bad "tcpsink in $to did not finish"
-	unset "AUX_PID[sink-$to]"
-	got=$(cat "$TMP/sink-$to.out")
-	note "$from -> $to${how:+ ($how)}: $got"
-	[[ $got == "$want" ]] || bad "$from -> $to: received '$got', sent '$want'"
+	collect_aux "sink-$to" "$want" "$from -> $to${how:+ ($how)}"
 }
 
 check_transfer() {
@@ -427,15 +434,11 @@ udp_bound() { [[ -n $(nq "$1" ss -Huln "sport = :$2") ]]; }
 # of 32 (with gso, each burst one UDP_SEGMENT send); every one must arrive
 # once, whole and unchanged.
 udp_train() {
-	local from=$1 to=$2 addr=$3 gso=${4:-} got
+	local from=$1 to=$2 addr=$3 gso=${4:-}
 	aux_start "train-$to" "$to" "$TRAIN" recv "$addr" 7001 2000 1000 || return 1
 	wait_for 5 udp_bound "$to" 7001 || bad "udptrain did not bind in $to"
 	n "$from" "$TRAIN" send ${gso:+-g} "$addr" 7001 2000 1000 || bad "udptrain send from $from failed"
-	reap "${AUX_PID[train-$to]}" 10 || bad "udptrain in $to did not finish"
-	unset "AUX_PID[train-$to]"
-	got=$(cat "$TMP/train-$to.out")
-	note "$from -> $to${gso:+ (UDP_SEGMENT)}: $got"
-	[[ $got == "received=2000 bad=0" ]] || bad "$from -> $to: $got, want received=2000 bad=0"
+	collect_aux "train-$to" "received=2000 bad=0" "$from -> $to${gso:+ (UDP_SEGMENT)}"
 }
 
 # p1 and p2 take UDP super-frames from their TAPs (an application's
