@@ -607,6 +607,8 @@ void udp_tx_flush(struct udp_tx *tx, int fd)
 {
 	unsigned m = 0, i = 0;
 
+	if (tx->before_send)
+		tx->before_send();
 	while (i < tx->count) {
 		unsigned j = i + 1;
 

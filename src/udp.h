@@ -165,6 +165,9 @@ struct udp_tx {
 	uint64_t errors;     /* datagrams the kernel refused (counted, not fatal) */
 	uint64_t gso_sends;  /* GSO messages sent, for the status view */
 	uint64_t gso_fallbacks; /* GSO messages the kernel refused, resent one by one */
+	/* If set, called at each flush before anything is sent: what the queued
+	 * datagrams still need done (aead_finish_tags: their tags). */
+	void (*before_send)(void);
 };
 /* gso: try UDP GSO on fd (false to never use it). */
 int udp_tx_init(struct udp_tx *tx, unsigned cap, int fd, bool gso);

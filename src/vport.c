@@ -863,6 +863,8 @@ static int setup(struct vport *vp)
 		return cli_fail(PROG, "%s", err);
 	if (udp_tx_init(&vp->tx, TX_QUEUE, vp->udp_fd, !vp->opt.no_offload) < 0)
 		return cli_fail(PROG, "out of memory for packet buffers");
+	vp->tx.before_send = aead_finish_tags;
+	aead_defer_tags(true);
 	if (setup_tap(vp) != 0)
 		return 1;
 	if (control_open(&vp->control, vp->control_path, on_control, vp, err, sizeof(err)) < 0)

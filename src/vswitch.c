@@ -719,6 +719,8 @@ static int setup(struct vswitch *sw)
 		return cli_fail(PROG, "%s", err);
 	if (udp_tx_init(&sw->tx, RX_BATCH * UDP_MAX_SEGMENTS + TX_POOL, sw->udp_fd, true) < 0)
 		return cli_fail(PROG, "out of memory for packet buffers");
+	sw->tx.before_send = aead_finish_tags;
+	aead_defer_tags(true);
 	if (!udp_enable_gro(sw->udp_fd))
 		log_info("UDP GRO not available: receiving datagrams one by one");
 	if (!udp_enable_drop_count(sw->udp_fd))

@@ -6,6 +6,8 @@
  * flipped bit, which must fail. The frame functions must give back the
  * headroom they borrow exactly as it was. The frame tests run twice where the
  * CPU has AVX-512: with this project's vector ChaCha20 and with OpenSSL's.
+ * Where it has AVX-512 IFMA, runs of frames are also sealed with their tags
+ * deferred, made afterwards in one go (aead_defer_tags).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,6 +174,66 @@ static void test_forget_key(void **state)
 	assert_true(aead_forget_key(key));
 }
 
+#define RUN_MAX 150 /* more than the tags aead_seal_frame keeps waiting */
+#define RUN_LEN_MAX 2000
+#define RUN_STRIDE (AEAD_FRAME_HEADROOM + RUN_LEN_MAX + AEAD_TAG_LEN)
+
+static uint8_t run_mine[RUN_MAX * RUN_STRIDE], run_ref[RUN_MAX][RUN_LEN_MAX + AEAD_TAG_LEN];
+
+/* n frames sealed one after another with tags deferred, as a GSO run (full
+ * frames, a short last one) or of any lengths; after aead_finish_tags, or
+ * after aead_defer_tags(false), each is libsodium's message. */
+static void check_deferred_run(size_t n, bool gso_run, bool stop_deferring)
+{
+	uint8_t key[AEAD_KEY_LEN], nonce[RUN_MAX][AEAD_NONCE_LEN];
+	size_t len[RUN_MAX];
+
+	assert_true(aead_defer_tags(true));
+	randombytes_buf(key, sizeof(key));
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *frame = run_mine + i * RUN_STRIDE + AEAD_FRAME_HEADROOM;
+
+		len[i] = gso_run ? (i + 1 < n ? 1434 : randombytes_uniform(1435))
+				 : randombytes_uniform(RUN_LEN_MAX + 1);
+		randombytes_buf(nonce[i], AEAD_NONCE_LEN);
+		randombytes_buf(frame, len[i]);
+		crypto_aead_chacha20poly1305_ietf_encrypt(run_ref[i], NULL, frame, len[i], NULL, 0,
+							  NULL, nonce[i], key);
+		assert_int_equal(aead_seal_frame(key, nonce[i], frame, len[i]), 0);
+	}
+	if (stop_deferring)
+		assert_false(aead_defer_tags(false));
+	else
+		aead_finish_tags();
+	for (size_t i = 0; i < n; i++)
+		assert_memory_equal(run_mine + i * RUN_STRIDE + AEAD_FRAME_HEADROOM, run_ref[i],
+				    len[i] + AEAD_TAG_LEN);
+}
+
+static int stop_deferring(void **state)
+{
+	(void)state;
+	aead_defer_tags(false);
+	return 0;
+}
+
+static void test_deferred_tags(void **state)
+{
+	(void)state;
+	if (!aead_defer_tags(true)) {
+		printf("aead: SKIPPED deferred tags: this CPU has no AVX-512 IFMA\n");
+		skip();
+	}
+	for (size_t n = 1; n <= 20; n++) {
+		check_deferred_run(n, true, false);
+		check_deferred_run(n, false, false);
+	}
+	check_deferred_run(RUN_MAX, true, false);
+	check_deferred_run(RUN_MAX, false, false);
+	check_deferred_run(3, true, true);
+	check_deferred_run(9, false, true);
+}
+
 int main(void)
 {
 #define BOTH_WAYS(test)                                                                            \
@@ -181,6 +243,10 @@ int main(void)
 		BOTH_WAYS(test_matches_libsodium_at_every_length),
 		BOTH_WAYS(test_key_reuse_across_messages),
 		BOTH_WAYS(test_wrong_nonce_or_key_fails),
+		{ "test_deferred_tags (vector ChaCha20)", test_deferred_tags, with_vector_chacha,
+		  stop_deferring, NULL },
+		{ "test_deferred_tags (OpenSSL ChaCha20)", test_deferred_tags, with_openssl_chacha,
+		  stop_deferring, NULL },
 		cmocka_unit_test_setup(test_forget_key, with_openssl_chacha),
 	};
 
