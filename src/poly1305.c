@@ -148,7 +148,8 @@ static size_t group_init(struct group *g, const struct poly1305_job *jobs, size_
 			*all_whole = g->n_whole[j];
 		if (g->n_blocks[j] > most)
 			most = g->n_blocks[j];
-		t0 = t1 = 0;
+		sodium_memzero(&t0, sizeof(t0));
+		sodium_memzero(&t1, sizeof(t1));
 	}
 	return most;
 }
