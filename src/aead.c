@@ -37,16 +37,22 @@ static _Thread_local struct openssl_state ossl;
 static _Thread_local uint8_t scratch[CHACHA_BLOCK_LEN + AEAD_FRAME_OPENSSL_MAX_LEN];
 static bool vector_chacha_allowed = true;
 
-/* Sealed frames whose tags aead_finish_tags still has to make (see
- * aead_defer_tags). From DEFERRED_MIN_RUN jobs on, a run of up to
- * POLY1305_LANES goes to the vector Poly1305; fewer go one by one through
+/* Tags are made in runs: from MIN_VECTOR_RUN jobs on, up to POLY1305_LANES
+ * go through the vector Poly1305 together; fewer go one by one through
  * OpenSSL's: for full frames a lane group cost ~1,300 ns however many lanes
  * it filled, OpenSSL ~250 ns a tag (break-even at five). */
+#define MIN_VECTOR_RUN 5
+
+/* Sealed frames whose tags aead_finish_tags still has to make (see
+ * aead_defer_tags). */
 #define DEFERRED_MAX 64
-#define DEFERRED_MIN_RUN 5
 static _Thread_local struct poly1305_job deferred[DEFERRED_MAX];
 static _Thread_local size_t deferred_count;
 static _Thread_local bool defer_tags;
+
+/* aead_open_frames: each frame of a run its own keystream, block 0 first. */
+static _Thread_local uint8_t run_keystream[POLY1305_LANES]
+					  [CHACHA_BLOCK_LEN + AEAD_FRAME_OPENSSL_MAX_LEN];
 
 int aead_seal(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 	      const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len)
@@ -173,10 +179,16 @@ bool aead_allow_vector_chacha(bool allowed)
  * OpenSSL's the plaintext itself.
  *
  * Ours: block 0 of the keystream, then the blocks that cover len bytes. */
+static void keystream_into(uint8_t *out, const uint8_t key[AEAD_KEY_LEN],
+			   const uint8_t nonce[AEAD_NONCE_LEN], size_t len)
+{
+	chacha_keystream(key, nonce, 0, out, 1 + (len + CHACHA_BLOCK_LEN - 1) / CHACHA_BLOCK_LEN);
+}
+
 static void keystream_for(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 			  size_t len)
 {
-	chacha_keystream(key, nonce, 0, scratch, 1 + (len + CHACHA_BLOCK_LEN - 1) / CHACHA_BLOCK_LEN);
+	keystream_into(scratch, key, nonce, len);
 }
 
 /* OpenSSL's ChaCha20 from block 0 over a zeroed block in the 64 bytes before
@@ -228,18 +240,25 @@ static void tag_one(struct poly1305_job *job)
 		poly1305_aead_tags(job, 1);
 }
 
-void aead_finish_tags(void)
+/* The tags of n jobs: runs of POLY1305_LANES through the vector Poly1305,
+ * down to MIN_VECTOR_RUN; the rest one by one. */
+static void make_tags(struct poly1305_job *jobs, size_t n)
 {
 	size_t i = 0;
 
-	while (deferred_count - i >= DEFERRED_MIN_RUN) {
-		size_t left = deferred_count - i, run = left < POLY1305_LANES ? left : POLY1305_LANES;
+	while (n - i >= MIN_VECTOR_RUN) {
+		size_t left = n - i, run = left < POLY1305_LANES ? left : POLY1305_LANES;
 
-		poly1305_aead_tags(deferred + i, run);
+		poly1305_aead_tags(jobs + i, run);
 		i += run;
 	}
-	for (; i < deferred_count; i++)
-		tag_one(&deferred[i]);
+	for (; i < n; i++)
+		tag_one(&jobs[i]);
+}
+
+void aead_finish_tags(void)
+{
+	make_tags(deferred, deferred_count);
 	deferred_count = 0;
 }
 
@@ -303,6 +322,56 @@ int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
 	else
 		memcpy(buf, scratch + CHACHA_BLOCK_LEN, ct_len);
 	return 0;
+}
+
+/* Up to POLY1305_LANES frames of jobs: each one's keystream into its own
+ * slot, then their tags over the untouched ciphertexts in one go, then each
+ * that matches decrypted in place. */
+static void open_run(struct aead_open_job *jobs, size_t n)
+{
+	struct poly1305_job tags[POLY1305_LANES];
+	uint8_t want[POLY1305_LANES][AEAD_TAG_LEN];
+	size_t which[POLY1305_LANES], m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct aead_open_job *job = &jobs[i];
+		size_t ct_len = job->len - AEAD_TAG_LEN;
+
+		if (job->len < AEAD_TAG_LEN || !use_openssl(ct_len)) {
+			job->result = aead_open_frame(job->key, job->nonce, job->buf, job->len);
+			continue;
+		}
+		keystream_into(run_keystream[m], job->key, job->nonce, ct_len);
+		memcpy(tags[m].key, run_keystream[m], POLY1305_KEY_LEN);
+		sodium_memzero(run_keystream[m], POLY1305_KEY_LEN);
+		tags[m].ct = job->buf;
+		tags[m].len = ct_len;
+		tags[m].tag = want[m];
+		which[m++] = i;
+	}
+	make_tags(tags, m);
+	for (size_t k = 0; k < m; k++) {
+		struct aead_open_job *job = &jobs[which[k]];
+		size_t ct_len = job->len - AEAD_TAG_LEN;
+
+		job->result = -EBADMSG;
+		if (CRYPTO_memcmp(want[k], job->buf + ct_len, AEAD_TAG_LEN) != 0)
+			continue;
+		chacha_xor(job->buf, run_keystream[k] + CHACHA_BLOCK_LEN, ct_len);
+		job->result = 0;
+	}
+}
+
+void aead_open_frames(struct aead_open_job *jobs, size_t n)
+{
+	if (!use_vector_chacha() || !poly1305_is_vectorized()) {
+		for (size_t i = 0; i < n; i++)
+			jobs[i].result = aead_open_frame(jobs[i].key, jobs[i].nonce, jobs[i].buf,
+							 jobs[i].len);
+		return;
+	}
+	for (size_t i = 0; i < n; i += POLY1305_LANES)
+		open_run(jobs + i, n - i < POLY1305_LANES ? n - i : POLY1305_LANES);
 }
 
 bool aead_forget_key(const uint8_t key[AEAD_KEY_LEN])

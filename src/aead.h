@@ -17,6 +17,10 @@
  * headroom; it also takes over from any OpenSSL failure before a byte changed.
  * Every path computes the same bytes (tests/unit/test_aead.c). Each thread
  * keeps its own OpenSSL contexts and scratch, created on first use.
+ *
+ * Where the CPU also has AVX-512 IFMA, the daemons seal with tags deferred
+ * (aead_defer_tags) and open in runs (aead_open_frames), so that Poly1305
+ * runs on eight frames at once (src/poly1305.h).
  */
 #ifndef VSWITCH_AEAD_H
 #define VSWITCH_AEAD_H
@@ -53,6 +57,22 @@ int aead_seal_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
  * buf must be the caller's (they are restored). Returns 0, or -EBADMSG. */
 int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 		    uint8_t *buf, size_t len);
+
+/* One frame for aead_open_frames: buf holds len bytes of ciphertext and tag,
+ * and the AEAD_FRAME_HEADROOM bytes before it are the caller's. */
+struct aead_open_job {
+	const uint8_t *key; /* AEAD_KEY_LEN bytes */
+	uint8_t nonce[AEAD_NONCE_LEN];
+	uint8_t *buf;
+	size_t len;
+	int result; /* set: 0, or -EBADMSG */
+};
+
+/* aead_open_frame on each job. Where the CPU has the vector ChaCha20 and
+ * Poly1305, the tags of up to eight frames are checked in one pass of the
+ * vector Poly1305 (see aead_defer_tags), each frame decrypted only after its
+ * tag matched. A frame that fails is not used, but may be left changed. */
+void aead_open_frames(struct aead_open_job *jobs, size_t n);
 
 /* Whether the frame functions may use the vector ChaCha20 (they do by default
  * where the CPU has it); for tests and build/tools/aeadspeed. Returns whether

@@ -24,17 +24,17 @@
 #define PROTOCOL_NAME "Noise_IK_25519_ChaChaPoly_BLAKE2b"
 #define BLAKE2B_BLOCK_LEN 128 /* HMAC block size for BLAKE2b (section 4.3) */
 #define NOISE_MAX_MSG_LEN 65535 /* every Noise message fits in this (section 3) */
-#define NONCE_LEN crypto_aead_chacha20poly1305_ietf_NPUBBYTES
 #define STEP_FAILED (-1)
 
 _Static_assert(sizeof(PROTOCOL_NAME) - 1 <= NOISE_HASH_LEN, "name must fit in h unhashed");
 _Static_assert(NOISE_KEY_LEN == crypto_scalarmult_curve25519_BYTES, "X25519 key size");
 _Static_assert(NOISE_KEY_LEN == crypto_aead_chacha20poly1305_ietf_KEYBYTES, "AEAD key size");
 _Static_assert(NOISE_TAG_LEN == crypto_aead_chacha20poly1305_ietf_ABYTES, "AEAD tag size");
+_Static_assert(NOISE_NONCE_LEN == crypto_aead_chacha20poly1305_ietf_NPUBBYTES, "AEAD nonce");
 _Static_assert(NOISE_HASH_LEN <= BLAKE2B_BLOCK_LEN, "HMAC keys are never hashed first");
 
 /* Section 12.3: ChaChaPoly nonce is 32 zero bits then the 64-bit counter, little endian. */
-static void make_nonce(uint8_t nonce[NONCE_LEN], uint64_t n)
+void noise_nonce(uint8_t nonce[NOISE_NONCE_LEN], uint64_t n)
 {
 	memset(nonce, 0, 4);
 	for (int i = 0; i < 8; i++)
@@ -44,36 +44,36 @@ static void make_nonce(uint8_t nonce[NONCE_LEN], uint64_t n)
 int noise_aead_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t *ad, size_t ad_len,
 		    uint8_t *buf, size_t len)
 {
-	uint8_t nonce[NONCE_LEN];
+	uint8_t nonce[NOISE_NONCE_LEN];
 
-	make_nonce(nonce, n);
+	noise_nonce(nonce, n);
 	return aead_seal(key, nonce, ad, ad_len, buf, len);
 }
 
 int noise_aead_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t *ad, size_t ad_len,
 		    uint8_t *buf, size_t len)
 {
-	uint8_t nonce[NONCE_LEN];
+	uint8_t nonce[NOISE_NONCE_LEN];
 
 	if (len < NOISE_TAG_LEN)
 		return -EBADMSG;
-	make_nonce(nonce, n);
+	noise_nonce(nonce, n);
 	return aead_open(key, nonce, ad, ad_len, buf, len);
 }
 
 int noise_frame_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, uint8_t *buf, size_t len)
 {
-	uint8_t nonce[NONCE_LEN];
+	uint8_t nonce[NOISE_NONCE_LEN];
 
-	make_nonce(nonce, n);
+	noise_nonce(nonce, n);
 	return aead_seal_frame(key, nonce, buf, len);
 }
 
 int noise_frame_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, uint8_t *buf, size_t len)
 {
-	uint8_t nonce[NONCE_LEN];
+	uint8_t nonce[NOISE_NONCE_LEN];
 
-	make_nonce(nonce, n);
+	noise_nonce(nonce, n);
 	return aead_open_frame(key, nonce, buf, len);
 }
 
@@ -194,7 +194,7 @@ static int encrypt_and_hash(struct noise_handshake *hs, const uint8_t *in, size_
 static int decrypt_and_hash(struct noise_handshake *hs, const uint8_t *in, size_t len, uint8_t *out)
 {
 	uint8_t next_h[NOISE_HASH_LEN];
-	uint8_t nonce[NONCE_LEN];
+	uint8_t nonce[NOISE_NONCE_LEN];
 	int ret = 0;
 
 	hash_with(next_h, hs->h, in, len);
@@ -202,7 +202,7 @@ static int decrypt_and_hash(struct noise_handshake *hs, const uint8_t *in, size_
 		if (len > 0)
 			memmove(out, in, len);
 	} else {
-		make_nonce(nonce, hs->n);
+		noise_nonce(nonce, hs->n);
 		if (crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, in, len, hs->h,
 							      sizeof(hs->h), nonce, hs->k) != 0)
 			ret = -EBADMSG;

@@ -26,6 +26,7 @@
 #define NOISE_KEY_LEN 32  /* X25519 keys and ChaCha20-Poly1305 keys */
 #define NOISE_HASH_LEN 64 /* BLAKE2b */
 #define NOISE_TAG_LEN 16  /* Poly1305 */
+#define NOISE_NONCE_LEN 12 /* ChaCha20-Poly1305, IETF */
 /* Bytes of handshake overhead around the payload of each message. */
 #define NOISE_MSG1_OVERHEAD (NOISE_KEY_LEN + NOISE_KEY_LEN + NOISE_TAG_LEN + NOISE_TAG_LEN)
 #define NOISE_MSG2_OVERHEAD (NOISE_KEY_LEN + NOISE_TAG_LEN)
@@ -89,5 +90,7 @@ int noise_aead_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, const uint8_t 
  * buf is then wiped and must not be sent (aead.h). */
 int noise_frame_seal(const uint8_t key[NOISE_KEY_LEN], uint64_t n, uint8_t *buf, size_t len);
 int noise_frame_open(const uint8_t key[NOISE_KEY_LEN], uint64_t n, uint8_t *buf, size_t len);
+/* The AEAD nonce for counter n, as the functions above make it. */
+void noise_nonce(uint8_t nonce[NOISE_NONCE_LEN], uint64_t n);
 
 #endif

@@ -165,17 +165,62 @@ size_t proto_seal_data(struct session *s, uint8_t *msg, size_t frame_len, uint64
 enum session_result proto_open_data(struct session *s, struct wire_data *d, uint64_t now_ms,
 				    uint8_t **frame, size_t *frame_len)
 {
-	struct keypair *kp = session_find(s, d->receiver_index);
+	struct proto_open op = { .d = *d };
+
+	proto_open_data_check(s, &op, 1, now_ms);
+	return proto_open_data_finish(s, &op, frame, frame_len);
+}
+
+void proto_open_data_check(struct session *s, struct proto_open *run, size_t n, uint64_t now_ms)
+{
+	struct aead_open_job jobs[PROTO_OPEN_RUN_MAX];
+	size_t which[PROTO_OPEN_RUN_MAX], m = 0;
+
+	if (n > PROTO_OPEN_RUN_MAX) { /* the rest as runs of their own: no state changes */
+		proto_open_data_check(s, run + PROTO_OPEN_RUN_MAX, n - PROTO_OPEN_RUN_MAX, now_ms);
+		n = PROTO_OPEN_RUN_MAX;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct proto_open *op = &run[i];
+		struct keypair *kp = session_find(s, op->d.receiver_index);
+
+		op->result = kp ? keypair_may_open(kp, now_ms) : SESSION_NO_KEY;
+		if (op->result == SESSION_OK && op->d.ciphertext_len < NOISE_TAG_LEN)
+			op->result = SESSION_BAD_AUTH;
+		if (op->result != SESSION_OK)
+			continue;
+		jobs[m].key = kp->recv_key;
+		noise_nonce(jobs[m].nonce, op->d.counter);
+		jobs[m].buf = op->d.ciphertext;
+		jobs[m].len = op->d.ciphertext_len;
+		which[m++] = i;
+	}
+	aead_open_frames(jobs, m);
+	for (size_t k = 0; k < m; k++)
+		if (jobs[k].result != 0)
+			run[which[k]].result = SESSION_BAD_AUTH;
+}
+
+/* The keypair is looked up again: finishing an earlier message of the run
+ * may have moved it (a responder's next keypair confirmed) or wiped it, and
+ * one by one, a message for a wiped keypair is refused before its tag is
+ * looked at. */
+enum session_result proto_open_data_finish(struct session *s, struct proto_open *op,
+					   uint8_t **frame, size_t *frame_len)
+{
+	struct keypair *kp = session_find(s, op->d.receiver_index);
 	enum session_result r;
 
 	if (!kp)
 		return SESSION_NO_KEY;
-	r = keypair_open(kp, d->counter, d->ciphertext, d->ciphertext_len, now_ms);
+	if (op->result != SESSION_OK)
+		return op->result;
+	r = keypair_accept(kp, op->d.counter);
 	if (r != SESSION_OK)
 		return r;
 	session_received_on(s, kp);
-	*frame = d->ciphertext;
-	*frame_len = d->ciphertext_len - NOISE_TAG_LEN;
+	*frame = op->d.ciphertext;
+	*frame_len = op->d.ciphertext_len - NOISE_TAG_LEN;
 	return SESSION_OK;
 }
 

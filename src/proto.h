@@ -106,9 +106,28 @@ size_t proto_seal_data(struct session *s, uint8_t *msg, size_t frame_len, uint64
 
 /* Open a decoded data message in place (the PROTO_DATA_HEADROOM bytes before
  * the message are the caller's). On SESSION_OK, *frame and *frame_len
- * give the plaintext frame (length 0 for a keepalive) and *kp the keypair it
- * came on; the session has taken note (a responder's next keypair confirmed). */
+ * give the plaintext frame (length 0 for a keepalive); the session has taken
+ * note (a responder's next keypair confirmed). */
 enum session_result proto_open_data(struct session *s, struct wire_data *d, uint64_t now_ms,
 				    uint8_t **frame, size_t *frame_len);
+
+/*
+ * The same for a run of data messages to one session, the cipher's work for
+ * all of them done at once (aead_open_frames: up to eight tags in one pass).
+ * proto_open_data_check checks each message's keypair and tag, changing no
+ * state; then proto_open_data_finish, called on each message in order before
+ * its frame is used, does the rest of proto_open_data: together they do what
+ * proto_open_data would on each in turn, whatever finishing one does to the
+ * session.
+ */
+#define PROTO_OPEN_RUN_MAX 64
+struct proto_open {
+	struct wire_data d; /* decoded by the caller */
+	enum session_result result;
+};
+/* Fastest with n <= PROTO_OPEN_RUN_MAX (one pass; more take several). */
+void proto_open_data_check(struct session *s, struct proto_open *run, size_t n, uint64_t now_ms);
+enum session_result proto_open_data_finish(struct session *s, struct proto_open *op,
+					   uint8_t **frame, size_t *frame_len);
 
 #endif

@@ -72,18 +72,30 @@ enum session_result keypair_seal(struct keypair *kp, uint8_t *payload, size_t le
 	return SESSION_OK;
 }
 
-enum session_result keypair_open(struct keypair *kp, uint64_t counter, uint8_t *buf, size_t len,
-				 uint64_t now_ms)
+enum session_result keypair_may_open(const struct keypair *kp, uint64_t now_ms)
 {
 	if (!kp->is_valid)
 		return SESSION_NO_KEY;
 	if (keypair_too_old(kp, now_ms))
 		return SESSION_EXPIRED;
+	return SESSION_OK;
+}
+
+enum session_result keypair_accept(struct keypair *kp, uint64_t counter)
+{
+	return replay_accept(&kp->replay, counter) ? SESSION_OK : SESSION_REPLAY;
+}
+
+enum session_result keypair_open(struct keypair *kp, uint64_t counter, uint8_t *buf, size_t len,
+				 uint64_t now_ms)
+{
+	enum session_result r = keypair_may_open(kp, now_ms);
+
+	if (r != SESSION_OK)
+		return r;
 	if (len < NOISE_TAG_LEN || noise_frame_open(kp->recv_key, counter, buf, len) != 0)
 		return SESSION_BAD_AUTH;
-	if (!replay_accept(&kp->replay, counter))
-		return SESSION_REPLAY;
-	return SESSION_OK;
+	return keypair_accept(kp, counter);
 }
 
 void keypair_wipe(struct keypair *kp)

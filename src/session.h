@@ -82,6 +82,12 @@ enum session_result keypair_seal(struct keypair *kp, uint8_t *payload, size_t le
  * bytes before buf must be the caller's (aead.h). */
 enum session_result keypair_open(struct keypair *kp, uint64_t counter, uint8_t *buf, size_t len,
 				 uint64_t now_ms);
+/* keypair_open in two steps, for opening several frames at once: whether kp
+ * may open a frame now (SESSION_OK, SESSION_NO_KEY or SESSION_EXPIRED);
+ * then, once the frame proved authentic, whether its counter is new
+ * (SESSION_OK or SESSION_REPLAY; marks it seen). */
+enum session_result keypair_may_open(const struct keypair *kp, uint64_t now_ms);
+enum session_result keypair_accept(struct keypair *kp, uint64_t counter);
 void keypair_wipe(struct keypair *kp);
 
 struct session {

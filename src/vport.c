@@ -507,28 +507,54 @@ static void deliver(struct vport *vp, uint8_t *frame, size_t len)
 	vp->rx_frames[vp->rx_frame_count++] = (struct offload_frame){ frame, len };
 }
 
-static void on_data(struct vport *vp, uint8_t *msg, size_t len)
-{
-	struct wire_data d;
-	enum wire_error werr = wire_decode_data(msg, len, &d);
-	enum session_result r;
-	uint8_t *frame;
-	size_t frame_len;
+/* Data messages received one after another: their tags are checked together
+ * (proto_open_data_check). */
+struct data_run {
+	size_t n;
+	struct proto_open ops[PROTO_OPEN_RUN_MAX];
+};
 
-	if (werr != WIRE_OK) {
+static void open_run(struct vport *vp, struct data_run *run)
+{
+	if (run->n == 0)
+		return;
+	proto_open_data_check(&vp->session, run->ops, run->n, vp->now_ms);
+	for (size_t i = 0; i < run->n; i++) {
+		uint8_t *frame;
+		size_t frame_len;
+		enum session_result r =
+			proto_open_data_finish(&vp->session, &run->ops[i], &frame, &frame_len);
+
+		if (r != SESSION_OK) {
+			vp->rx_session[r]++;
+			continue;
+		}
+		timers_data_received(&vp->timers, vp->now_ms);
+		if (frame_len == 0)
+			vp->count[RX_KEEPALIVES]++;
+		else
+			deliver(vp, frame, frame_len);
+	}
+	run->n = 0;
+}
+
+/* Takes a data message into run (opening the run first if it is full), or
+ * drops it counted. Returns false, taking nothing, for any other message. */
+static bool take_data(struct vport *vp, struct data_run *run, uint8_t *msg, size_t len)
+{
+	enum wire_type type;
+	enum wire_error werr;
+
+	if (wire_peek(msg, len, &type) != WIRE_OK || type != WIRE_DATA)
+		return false;
+	if (run->n == PROTO_OPEN_RUN_MAX)
+		open_run(vp, run);
+	werr = wire_decode_data(msg, len, &run->ops[run->n].d);
+	if (werr != WIRE_OK)
 		vp->rx_header[werr]++;
-		return;
-	}
-	r = proto_open_data(&vp->session, &d, vp->now_ms, &frame, &frame_len);
-	if (r != SESSION_OK) {
-		vp->rx_session[r]++;
-		return;
-	}
-	timers_data_received(&vp->timers, vp->now_ms);
-	if (frame_len == 0)
-		vp->count[RX_KEEPALIVES]++;
 	else
-		deliver(vp, frame, frame_len);
+		run->n++;
+	return true;
 }
 
 static void on_datagram(struct vport *vp, uint8_t *msg, size_t len)
@@ -540,16 +566,15 @@ static void on_datagram(struct vport *vp, uint8_t *msg, size_t len)
 		vp->rx_header[werr]++;
 		return;
 	}
-	if (type == WIRE_DATA)
-		on_data(vp, msg, len);
-	else if (type == WIRE_HANDSHAKE_RESP)
+	if (type == WIRE_HANDSHAKE_RESP)
 		on_resp(vp, msg, len);
-	else
+	else if (type != WIRE_DATA) /* data: take_data took it */
 		vp->count[DROP_UNEXPECTED]++;
 }
 
 static void on_udp(struct vport *vp)
 {
+	struct data_run run = { .n = 0 };
 	int n, rounds = 0;
 
 	do {
@@ -567,9 +592,13 @@ static void on_udp(struct vport *vp)
 				size_t len;
 				uint8_t *msg = udp_rx_datagram(&vp->rx, i, k, &len);
 
-				on_datagram(vp, msg, len);
+				if (!take_data(vp, &run, msg, len)) {
+					open_run(vp, &run);
+					on_datagram(vp, msg, len);
+				}
 			}
 		}
+		open_run(vp, &run);
 		deliver_pending(vp);
 	} while (++rounds < UDP_RX_ROUNDS && (n < 0 || n == (int)vp->rx.cap));
 	udp_tx_flush(&vp->tx, vp->udp_fd);

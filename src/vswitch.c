@@ -377,27 +377,21 @@ static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, s
 	}
 }
 
-static void on_data(struct vswitch *sw, uint8_t *msg, size_t len, const struct endpoint *from)
-{
-	struct wire_data d;
-	enum wire_error werr = wire_decode_data(msg, len, &d);
-	enum session_result r;
+/* Data messages to one port, received one after another in one GRO run:
+ * their tags are checked together (proto_open_data_check). */
+struct data_run {
 	struct port *p;
+	size_t n;
+	struct proto_open ops[PROTO_OPEN_RUN_MAX];
+};
+
+static void on_opened(struct vswitch *sw, struct port *p, struct proto_open *op,
+		      const struct endpoint *from)
+{
 	uint8_t *frame;
 	size_t frame_len;
-	uint32_t slot;
+	enum session_result r = proto_open_data_finish(&p->session, op, &frame, &frame_len);
 
-	if (werr != WIRE_OK) {
-		sw->rx_header[werr]++;
-		return;
-	}
-	slot = d.receiver_index & SLOT_MASK;
-	p = slot < SWITCH_MAX_PORTS ? &sw->ports[slot] : NULL;
-	if (!p || !p->is_connected) {
-		sw->drop[SW_DROP_UNKNOWN_INDEX]++;
-		return;
-	}
-	r = proto_open_data(&p->session, &d, sw->now_ms, &frame, &frame_len);
 	if (r != SESSION_OK) {
 		if (r == SESSION_NO_KEY)
 			sw->drop[SW_DROP_UNKNOWN_INDEX]++;
@@ -414,6 +408,48 @@ static void on_data(struct vswitch *sw, uint8_t *msg, size_t len, const struct e
 	forward_frame(sw, p, frame, frame_len);
 }
 
+static void open_run(struct vswitch *sw, struct data_run *run, const struct endpoint *from)
+{
+	if (run->n == 0)
+		return;
+	proto_open_data_check(&run->p->session, run->ops, run->n, sw->now_ms);
+	for (size_t i = 0; i < run->n; i++)
+		on_opened(sw, run->p, &run->ops[i], from);
+	run->n = 0;
+}
+
+/* Takes a data message into run (opening the run first if it is for another
+ * port or full), or drops it counted. Returns false, taking nothing, for any
+ * other message. */
+static bool take_data(struct vswitch *sw, struct data_run *run, uint8_t *msg, size_t len,
+		      const struct endpoint *from)
+{
+	enum wire_type type;
+	struct wire_data d;
+	enum wire_error werr;
+	struct port *p;
+	uint32_t slot;
+
+	if (wire_peek(msg, len, &type) != WIRE_OK || type != WIRE_DATA)
+		return false;
+	werr = wire_decode_data(msg, len, &d);
+	if (werr != WIRE_OK) {
+		sw->rx_header[werr]++;
+		return true;
+	}
+	slot = d.receiver_index & SLOT_MASK;
+	p = slot < SWITCH_MAX_PORTS ? &sw->ports[slot] : NULL;
+	if (!p || !p->is_connected) {
+		sw->drop[SW_DROP_UNKNOWN_INDEX]++;
+		return true;
+	}
+	if (run->n > 0 && (run->p != p || run->n == PROTO_OPEN_RUN_MAX))
+		open_run(sw, run, from);
+	run->p = p;
+	run->ops[run->n++].d = d;
+	return true;
+}
+
 static void on_datagram(struct vswitch *sw, uint8_t *msg, size_t len, const struct endpoint *from)
 {
 	enum wire_type type;
@@ -427,8 +463,7 @@ static void on_datagram(struct vswitch *sw, uint8_t *msg, size_t len, const stru
 	case WIRE_HANDSHAKE_INIT:
 		on_init(sw, msg, len, from);
 		break;
-	case WIRE_DATA:
-		on_data(sw, msg, len, from);
+	case WIRE_DATA: /* take_data took it */
 		break;
 	case WIRE_HANDSHAKE_RESP:
 		sw->drop[SW_DROP_UNEXPECTED]++;
@@ -438,6 +473,7 @@ static void on_datagram(struct vswitch *sw, uint8_t *msg, size_t len, const stru
 
 static void on_udp(struct vswitch *sw)
 {
+	struct data_run run = { .n = 0 };
 	int n, rounds = 0;
 
 	do {
@@ -453,13 +489,18 @@ static void on_udp(struct vswitch *sw)
 
 			udp_rx_from(&sw->rx, i, &from);
 			/* A GRO run comes from one sender. Unicast frames are resealed
-			 * in place, so a run to one port leaves as one GSO send. */
+			 * in place, so a run to one port leaves as one GSO send. Data
+			 * messages are taken in order with anything else between. */
 			for (size_t k = 0; k < count; k++) {
 				size_t len;
 				uint8_t *msg = udp_rx_datagram(&sw->rx, i, k, &len);
 
-				on_datagram(sw, msg, len, &from);
+				if (!take_data(sw, &run, msg, len, &from)) {
+					open_run(sw, &run, &from);
+					on_datagram(sw, msg, len, &from);
+				}
 			}
+			open_run(sw, &run, &from);
 		}
 		flush(sw);
 	} while (++rounds < UDP_RX_ROUNDS && (n < 0 || n == (int)sw->rx.cap));

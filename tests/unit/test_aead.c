@@ -7,7 +7,8 @@
  * headroom they borrow exactly as it was. The frame tests run twice where the
  * CPU has AVX-512: with this project's vector ChaCha20 and with OpenSSL's.
  * Where it has AVX-512 IFMA, runs of frames are also sealed with their tags
- * deferred, made afterwards in one go (aead_defer_tags).
+ * deferred, made afterwards in one go (aead_defer_tags), and opened in runs
+ * with some forged (aead_open_frames).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,6 +211,50 @@ static void check_deferred_run(size_t n, bool gso_run, bool stop_deferring)
 				    len[i] + AEAD_TAG_LEN);
 }
 
+/* n frames opened together (aead_open_frames) under three keys, some forged
+ * (a flipped bit), some shorter than a tag: each result and plaintext as
+ * libsodium's. */
+static void check_open_run(size_t n)
+{
+	uint8_t keys[3][AEAD_KEY_LEN];
+	struct aead_open_job jobs[RUN_MAX];
+	bool forged[RUN_MAX];
+
+	randombytes_buf(keys, sizeof(keys));
+	for (size_t i = 0; i < n; i++) {
+		struct aead_open_job *job = &jobs[i];
+		size_t len = randombytes_uniform(4) ? 1434 : randombytes_uniform(RUN_LEN_MAX + 1);
+
+		job->key = keys[randombytes_uniform(3)];
+		randombytes_buf(job->nonce, sizeof(job->nonce));
+		job->buf = run_mine + i * RUN_STRIDE + AEAD_FRAME_HEADROOM;
+		randombytes_buf(run_ref[i], len);
+		crypto_aead_chacha20poly1305_ietf_encrypt(job->buf, NULL, run_ref[i], len, NULL, 0,
+							  NULL, job->nonce, job->key);
+		job->len = randombytes_uniform(20) ? len + AEAD_TAG_LEN
+						   : randombytes_uniform(AEAD_TAG_LEN);
+		forged[i] = job->len < AEAD_TAG_LEN || randombytes_uniform(5) == 0;
+		if (job->len >= AEAD_TAG_LEN && forged[i])
+			job->buf[randombytes_uniform((uint32_t)job->len)] ^= 0x04;
+		job->result = 1;
+	}
+	aead_open_frames(jobs, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(jobs[i].result, forged[i] ? -EBADMSG : 0);
+		if (!forged[i])
+			assert_memory_equal(jobs[i].buf, run_ref[i], jobs[i].len - AEAD_TAG_LEN);
+	}
+}
+
+static void test_open_runs(void **state)
+{
+	(void)state;
+	for (size_t n = 0; n <= 20; n++)
+		check_open_run(n);
+	for (int i = 0; i < 10; i++)
+		check_open_run(RUN_MAX);
+}
+
 static int stop_deferring(void **state)
 {
 	(void)state;
@@ -247,6 +292,7 @@ int main(void)
 		  stop_deferring, NULL },
 		{ "test_deferred_tags (OpenSSL ChaCha20)", test_deferred_tags, with_openssl_chacha,
 		  stop_deferring, NULL },
+		BOTH_WAYS(test_open_runs),
 		cmocka_unit_test_setup(test_forget_key, with_openssl_chacha),
 	};
 
