@@ -377,10 +377,11 @@ static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, s
 	}
 }
 
-/* Data messages to one port, received one after another in one GRO run:
+/* Data messages from one endpoint to one port, received one after another:
  * their tags are checked together (proto_open_data_check). */
 struct data_run {
 	struct port *p;
+	struct endpoint from;
 	size_t n;
 	struct proto_open ops[PROTO_OPEN_RUN_MAX];
 };
@@ -408,13 +409,13 @@ static void on_opened(struct vswitch *sw, struct port *p, struct proto_open *op,
 	forward_frame(sw, p, frame, frame_len);
 }
 
-static void open_run(struct vswitch *sw, struct data_run *run, const struct endpoint *from)
+static void open_run(struct vswitch *sw, struct data_run *run)
 {
 	if (run->n == 0)
 		return;
 	proto_open_data_check(&run->p->session, run->ops, run->n, sw->now_ms);
 	for (size_t i = 0; i < run->n; i++)
-		on_opened(sw, run->p, &run->ops[i], from);
+		on_opened(sw, run->p, &run->ops[i], &run->from);
 	run->n = 0;
 }
 
@@ -444,8 +445,11 @@ static bool take_data(struct vswitch *sw, struct data_run *run, uint8_t *msg, si
 		return true;
 	}
 	if (run->n > 0 && (run->p != p || run->n == PROTO_OPEN_RUN_MAX))
-		open_run(sw, run, from);
-	run->p = p;
+		open_run(sw, run);
+	if (run->n == 0) {
+		run->p = p;
+		run->from = *from;
+	}
 	run->ops[run->n++].d = d;
 	return true;
 }
@@ -488,6 +492,8 @@ static void on_udp(struct vswitch *sw)
 			struct endpoint from;
 
 			udp_rx_from(&sw->rx, i, &from);
+			if (run.n > 0 && !endpoint_equal(&run.from, &from))
+				open_run(sw, &run);
 			/* A GRO run comes from one sender. Unicast frames are resealed
 			 * in place, so a run to one port leaves as one GSO send. Data
 			 * messages are taken in order with anything else between. */
@@ -496,12 +502,12 @@ static void on_udp(struct vswitch *sw)
 				uint8_t *msg = udp_rx_datagram(&sw->rx, i, k, &len);
 
 				if (!take_data(sw, &run, msg, len, &from)) {
-					open_run(sw, &run, &from);
+					open_run(sw, &run);
 					on_datagram(sw, msg, len, &from);
 				}
 			}
-			open_run(sw, &run, &from);
 		}
+		open_run(sw, &run);
 		flush(sw);
 	} while (++rounds < UDP_RX_ROUNDS && (n < 0 || n == (int)sw->rx.cap));
 }
