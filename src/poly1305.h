@@ -9,7 +9,7 @@
  * make r^2 ... r^n first (~50 ns: not faster in all, docs/performance.md).
  * Here, where the CPU has AVX-512 IFMA (52-bit multiply-add, checked at run
  * time), eight messages go side by side, one in each 64-bit lane, each with
- * its own key: no powers to make, and ~135 ns a message for eight frames of
+ * its own key: no powers to make, and ~145 ns a message for eight frames of
  * 1,434 bytes. Elsewhere poly1305_is_vectorized() says no and libsodium makes
  * each tag. Both give the same bytes (tests/unit/test_poly1305.c).
  */
