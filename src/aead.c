@@ -204,12 +204,6 @@ static void keystream_into(uint8_t *out, const uint8_t key[AEAD_KEY_LEN],
 	chacha_keystream(key, nonce, 0, out, 1 + (len + CHACHA_BLOCK_LEN - 1) / CHACHA_BLOCK_LEN);
 }
 
-static void keystream_for(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
-			  size_t len)
-{
-	keystream_into(scratch, key, nonce, len);
-}
-
 /* OpenSSL's ChaCha20 from block 0 over a zeroed block in the 64 bytes before
  * buf (restored after) and buf's len bytes, in place or into scratch. */
 static bool chacha_openssl(int d, uint8_t *buf, size_t len, bool in_place)
@@ -318,7 +312,7 @@ int aead_seal_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
 	if (!use_openssl(len))
 		return aead_seal(key, nonce, NULL, 0, buf, len);
 	if (use_vector_chacha()) {
-		keystream_for(key, nonce, len);
+		keystream_into(scratch, key, nonce, len);
 		chacha_xor(buf, scratch + CHACHA_BLOCK_LEN, len);
 		ok = true;
 	} else if (chacha_start(SEAL, key, nonce)) {
@@ -354,7 +348,7 @@ int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
 		return aead_open(key, nonce, NULL, 0, buf, len);
 	vector = use_vector_chacha();
 	if (vector) {
-		keystream_for(key, nonce, ct_len);
+		keystream_into(scratch, key, nonce, ct_len);
 		ok = true;
 	} else {
 		ok = chacha_start(OPEN, key, nonce) && chacha_openssl(OPEN, buf, ct_len, false);
@@ -374,8 +368,9 @@ int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
 
 /* Up to POLY1305_LANES frames of jobs: each one's keystream into its own
  * slot, then their tags over the untouched ciphertexts in one go, then each
- * that matches decrypted in place. */
-static void open_run(struct aead_open_job *jobs, size_t n)
+ * that matches decrypted in place. Frames the batch cannot take go through
+ * aead_open_frame. */
+static void open_run(struct aead_open_job *jobs, size_t n, bool batch)
 {
 	struct poly1305_job tags[POLY1305_LANES];
 	uint8_t want[POLY1305_LANES][AEAD_TAG_LEN];
@@ -385,7 +380,7 @@ static void open_run(struct aead_open_job *jobs, size_t n)
 		struct aead_open_job *job = &jobs[i];
 		size_t ct_len = job->len - AEAD_TAG_LEN;
 
-		if (job->len < AEAD_TAG_LEN || !use_openssl(ct_len)) {
+		if (!batch || job->len < AEAD_TAG_LEN || !use_openssl(ct_len)) {
 			job->result = aead_open_frame(job->key, job->nonce, job->buf, job->len);
 			continue;
 		}
@@ -412,14 +407,10 @@ static void open_run(struct aead_open_job *jobs, size_t n)
 
 void aead_open_frames(struct aead_open_job *jobs, size_t n)
 {
-	if (!use_vector_chacha() || !poly1305_is_vectorized()) {
-		for (size_t i = 0; i < n; i++)
-			jobs[i].result = aead_open_frame(jobs[i].key, jobs[i].nonce, jobs[i].buf,
-							 jobs[i].len);
-		return;
-	}
+	bool batch = use_vector_chacha() && poly1305_is_vectorized();
+
 	for (size_t i = 0; i < n; i += POLY1305_LANES)
-		open_run(jobs + i, n - i < POLY1305_LANES ? n - i : POLY1305_LANES);
+		open_run(jobs + i, n - i < POLY1305_LANES ? n - i : POLY1305_LANES, batch);
 }
 
 bool aead_forget_key(const uint8_t key[AEAD_KEY_LEN])

@@ -539,14 +539,11 @@ static void open_run(struct vport *vp, struct data_run *run)
 }
 
 /* Takes a data message into run (opening the run first if it is full), or
- * drops it counted. Returns false, taking nothing, for any other message. */
-static bool take_data(struct vport *vp, struct data_run *run, uint8_t *msg, size_t len)
+ * drops it counted. */
+static void take_data(struct vport *vp, struct data_run *run, uint8_t *msg, size_t len)
 {
-	enum wire_type type;
 	enum wire_error werr;
 
-	if (wire_peek(msg, len, &type) != WIRE_OK || type != WIRE_DATA)
-		return false;
 	if (run->n == PROTO_OPEN_RUN_MAX)
 		open_run(vp, run);
 	werr = wire_decode_data(msg, len, &run->ops[run->n].d);
@@ -554,10 +551,11 @@ static bool take_data(struct vport *vp, struct data_run *run, uint8_t *msg, size
 		vp->rx_header[werr]++;
 	else
 		run->n++;
-	return true;
 }
 
-static void on_datagram(struct vport *vp, uint8_t *msg, size_t len)
+/* Data messages join run; a handshake response is handled after the run
+ * before it, so that everything happens in the order it arrived. */
+static void on_datagram(struct vport *vp, struct data_run *run, uint8_t *msg, size_t len)
 {
 	enum wire_type type;
 	enum wire_error werr = wire_peek(msg, len, &type);
@@ -566,10 +564,14 @@ static void on_datagram(struct vport *vp, uint8_t *msg, size_t len)
 		vp->rx_header[werr]++;
 		return;
 	}
-	if (type == WIRE_HANDSHAKE_RESP)
+	if (type == WIRE_DATA) {
+		take_data(vp, run, msg, len);
+	} else if (type == WIRE_HANDSHAKE_RESP) {
+		open_run(vp, run);
 		on_resp(vp, msg, len);
-	else if (type != WIRE_DATA) /* data: take_data took it */
+	} else {
 		vp->count[DROP_UNEXPECTED]++;
+	}
 }
 
 static void on_udp(struct vport *vp)
@@ -592,10 +594,7 @@ static void on_udp(struct vport *vp)
 				size_t len;
 				uint8_t *msg = udp_rx_datagram(&vp->rx, i, k, &len);
 
-				if (!take_data(vp, &run, msg, len)) {
-					open_run(vp, &run);
-					on_datagram(vp, msg, len);
-				}
+				on_datagram(vp, &run, msg, len);
 			}
 		}
 		open_run(vp, &run);

@@ -420,29 +420,24 @@ static void open_run(struct vswitch *sw, struct data_run *run)
 }
 
 /* Takes a data message into run (opening the run first if it is for another
- * port or full), or drops it counted. Returns false, taking nothing, for any
- * other message. */
-static bool take_data(struct vswitch *sw, struct data_run *run, uint8_t *msg, size_t len,
+ * port or full), or drops it counted. */
+static void take_data(struct vswitch *sw, struct data_run *run, uint8_t *msg, size_t len,
 		      const struct endpoint *from)
 {
-	enum wire_type type;
 	struct wire_data d;
-	enum wire_error werr;
+	enum wire_error werr = wire_decode_data(msg, len, &d);
 	struct port *p;
 	uint32_t slot;
 
-	if (wire_peek(msg, len, &type) != WIRE_OK || type != WIRE_DATA)
-		return false;
-	werr = wire_decode_data(msg, len, &d);
 	if (werr != WIRE_OK) {
 		sw->rx_header[werr]++;
-		return true;
+		return;
 	}
 	slot = d.receiver_index & SLOT_MASK;
 	p = slot < SWITCH_MAX_PORTS ? &sw->ports[slot] : NULL;
 	if (!p || !p->is_connected) {
 		sw->drop[SW_DROP_UNKNOWN_INDEX]++;
-		return true;
+		return;
 	}
 	if (run->n > 0 && (run->p != p || run->n == PROTO_OPEN_RUN_MAX))
 		open_run(sw, run);
@@ -451,10 +446,12 @@ static bool take_data(struct vswitch *sw, struct data_run *run, uint8_t *msg, si
 		run->from = *from;
 	}
 	run->ops[run->n++].d = d;
-	return true;
 }
 
-static void on_datagram(struct vswitch *sw, uint8_t *msg, size_t len, const struct endpoint *from)
+/* Data messages join run; a handshake is handled after the run before it, so
+ * that everything happens in the order it arrived. */
+static void on_datagram(struct vswitch *sw, struct data_run *run, uint8_t *msg, size_t len,
+			const struct endpoint *from)
 {
 	enum wire_type type;
 	enum wire_error werr = wire_peek(msg, len, &type);
@@ -464,10 +461,12 @@ static void on_datagram(struct vswitch *sw, uint8_t *msg, size_t len, const stru
 		return;
 	}
 	switch (type) {
-	case WIRE_HANDSHAKE_INIT:
-		on_init(sw, msg, len, from);
+	case WIRE_DATA:
+		take_data(sw, run, msg, len, from);
 		break;
-	case WIRE_DATA: /* take_data took it */
+	case WIRE_HANDSHAKE_INIT:
+		open_run(sw, run);
+		on_init(sw, msg, len, from);
 		break;
 	case WIRE_HANDSHAKE_RESP:
 		sw->drop[SW_DROP_UNEXPECTED]++;
@@ -495,16 +494,12 @@ static void on_udp(struct vswitch *sw)
 			if (run.n > 0 && !endpoint_equal(&run.from, &from))
 				open_run(sw, &run);
 			/* A GRO run comes from one sender. Unicast frames are resealed
-			 * in place, so a run to one port leaves as one GSO send. Data
-			 * messages are taken in order with anything else between. */
+			 * in place, so a run to one port leaves as one GSO send. */
 			for (size_t k = 0; k < count; k++) {
 				size_t len;
 				uint8_t *msg = udp_rx_datagram(&sw->rx, i, k, &len);
 
-				if (!take_data(sw, &run, msg, len, &from)) {
-					open_run(sw, &run);
-					on_datagram(sw, msg, len, &from);
-				}
+				on_datagram(sw, &run, msg, len, &from);
 			}
 		}
 		open_run(sw, &run);
