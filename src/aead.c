@@ -198,10 +198,24 @@ bool aead_allow_vector_chacha(bool allowed)
  * OpenSSL's the plaintext itself.
  *
  * Ours: block 0 of the keystream, then the blocks that cover len bytes. */
+static struct chacha_job keystream_job(uint8_t *out, const uint8_t key[AEAD_KEY_LEN],
+				       const uint8_t nonce[AEAD_NONCE_LEN], size_t len)
+{
+	return (struct chacha_job){
+		.key = key,
+		.nonce = nonce,
+		.counter = 0,
+		.out = out,
+		.blocks = 1 + (len + CHACHA_BLOCK_LEN - 1) / CHACHA_BLOCK_LEN,
+	};
+}
+
 static void keystream_into(uint8_t *out, const uint8_t key[AEAD_KEY_LEN],
 			   const uint8_t nonce[AEAD_NONCE_LEN], size_t len)
 {
-	chacha_keystream(key, nonce, 0, out, 1 + (len + CHACHA_BLOCK_LEN - 1) / CHACHA_BLOCK_LEN);
+	struct chacha_job job = keystream_job(out, key, nonce, len);
+
+	chacha_keystreams(&job, 1);
 }
 
 /* OpenSSL's ChaCha20 from block 0 over a zeroed block in the 64 bytes before
@@ -372,6 +386,7 @@ int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
  * aead_open_frame. */
 static void open_run(struct aead_open_job *jobs, size_t n, bool batch)
 {
+	struct chacha_job streams[POLY1305_LANES] = { 0 };
 	struct poly1305_job tags[POLY1305_LANES];
 	uint8_t want[POLY1305_LANES][AEAD_TAG_LEN];
 	size_t which[POLY1305_LANES], m = 0;
@@ -384,13 +399,16 @@ static void open_run(struct aead_open_job *jobs, size_t n, bool batch)
 			job->result = aead_open_frame(job->key, job->nonce, job->buf, job->len);
 			continue;
 		}
-		keystream_into(run_keystream[m], job->key, job->nonce, ct_len);
-		memcpy(tags[m].key, run_keystream[m], POLY1305_KEY_LEN);
-		sodium_memzero(run_keystream[m], POLY1305_KEY_LEN);
+		streams[m] = keystream_job(run_keystream[m], job->key, job->nonce, ct_len);
 		tags[m].ct = job->buf;
 		tags[m].len = ct_len;
 		tags[m].tag = want[m];
 		which[m++] = i;
+	}
+	chacha_keystreams(streams, m);
+	for (size_t k = 0; k < m; k++) {
+		memcpy(tags[k].key, run_keystream[k], POLY1305_KEY_LEN);
+		sodium_memzero(run_keystream[k], POLY1305_KEY_LEN);
 	}
 	make_tags(tags, m);
 	for (size_t k = 0; k < m; k++) {

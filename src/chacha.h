@@ -7,7 +7,9 @@
  * (block 0 for the Poly1305 key and 23 blocks of message) paid for 32 blocks
  * plus a partial-block path: ~530 ns on the reference machine. Here the
  * same block function runs on 16 blocks in 512-bit vectors and on 8 in 256-bit
- * ones, so those 24 blocks cost one pass of each: ~310 ns. Where the CPU has no
+ * ones, so those 24 blocks cost one pass of each: ~310 ns (~330 on a busier
+ * machine; two frames' last 8 blocks in one 16-block pass, chacha_keystreams:
+ * ~300 a frame). Where the CPU has no
  * AVX-512 (F, VL and BW, checked at run time), chacha_keystream asks libsodium
  * instead and chacha_is_vectorized() says so; src/aead.c then keeps to
  * OpenSSL's ChaCha20. Both give the same bytes (tests/unit/test_chacha.c).
@@ -30,6 +32,20 @@ bool chacha_is_vectorized(void);
  * it into out. counter + blocks must not pass 2^32 (RFC 8439's 32-bit counter). */
 void chacha_keystream(const uint8_t key[CHACHA_KEY_LEN], const uint8_t nonce[CHACHA_NONCE_LEN],
 		      uint32_t counter, uint8_t *out, size_t blocks);
+
+/* One keystream for chacha_keystreams: as chacha_keystream's arguments. */
+struct chacha_job {
+	const uint8_t *key;   /* CHACHA_KEY_LEN bytes */
+	const uint8_t *nonce; /* CHACHA_NONCE_LEN bytes */
+	uint32_t counter;
+	uint8_t *out;
+	size_t blocks;
+};
+
+/* chacha_keystream for each of n jobs. Where two jobs each end in 8 blocks or
+ * fewer past their whole 16-block passes (a 1,434-byte frame's keystream is
+ * 24 blocks), those ends share one 16-block pass. */
+void chacha_keystreams(const struct chacha_job *jobs, size_t n);
 
 /* buf[i] ^= ks[i] for i < len: applies a keystream. */
 void chacha_xor(uint8_t *buf, const uint8_t *ks, size_t len);

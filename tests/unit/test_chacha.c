@@ -3,6 +3,9 @@
  * libsodium's keystream for every block count 0-300 (every mix of 16- and
  * 8-block passes and the partial ones), at counters near the top of the 32-bit
  * range, into misaligned buffers; nothing is written past the blocks asked for.
+ * chacha_keystreams, which lets two keystreams' last blocks share a pass, is
+ * checked against libsodium on batches of 0-20 jobs, each with its own key,
+ * nonce, counter and length (every tail length 0-15 beside every other).
  * chacha_xor is checked against a byte loop at every length 0-300.
  */
 #include <stdarg.h>
@@ -93,6 +96,71 @@ static void test_high_counters(void **state)
 		check(key, nonce, (uint32_t)(UINT32_MAX - blocks + 1), blocks, 3);
 }
 
+#define BATCH_MAX 20
+#define JOB_MAX_BLOCKS 40
+#define JOB_ROOM (GUARD + JOB_MAX_BLOCKS * CHACHA_BLOCK_LEN + GUARD)
+
+static uint8_t batch_out[BATCH_MAX][JOB_ROOM];
+
+/* A batch of n jobs with the block counts given; each job's output is checked
+ * against libsodium, and the bytes around it against the guard pattern. */
+static void check_batch(const size_t *blocks, size_t n, bool high_counters)
+{
+	uint8_t keys[BATCH_MAX][CHACHA_KEY_LEN], nonces[BATCH_MAX][CHACHA_NONCE_LEN];
+	struct chacha_job jobs[BATCH_MAX] = { 0 };
+
+	memset(batch_out, 0xa5, sizeof(batch_out));
+	for (size_t i = 0; i < n; i++) {
+		randombytes_buf(keys[i], CHACHA_KEY_LEN);
+		randombytes_buf(nonces[i], CHACHA_NONCE_LEN);
+		jobs[i] = (struct chacha_job){
+			.key = keys[i],
+			.nonce = nonces[i],
+			.counter = high_counters ? (uint32_t)(UINT32_MAX - blocks[i] + 1)
+						 : randombytes_uniform(1000),
+			.out = batch_out[i] + GUARD + i % 5,
+			.blocks = blocks[i],
+		};
+	}
+	chacha_keystreams(jobs, n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = blocks[i] * CHACHA_BLOCK_LEN, start = GUARD + i % 5;
+
+		memset(ref, 0, len);
+		crypto_stream_chacha20_ietf_xor_ic(ref, ref, len, nonces[i], jobs[i].counter,
+						   keys[i]);
+		assert_memory_equal(jobs[i].out, ref, len);
+		for (size_t j = 0; j < start; j++)
+			assert_int_equal(batch_out[i][j], 0xa5);
+		for (size_t j = start + len; j < JOB_ROOM; j++)
+			assert_int_equal(batch_out[i][j], 0xa5);
+	}
+}
+
+static void test_batches(void **state)
+{
+	size_t blocks[BATCH_MAX];
+
+	(void)state;
+	/* every pair of lengths 0-40 side by side, so every two tails meet */
+	for (size_t a = 0; a <= JOB_MAX_BLOCKS; a++) {
+		for (size_t b = 0; b <= JOB_MAX_BLOCKS; b++) {
+			blocks[0] = a;
+			blocks[1] = b;
+			check_batch(blocks, 2, false);
+		}
+	}
+	/* random batches: mostly full frames' 24 blocks, some of any length */
+	for (int round = 0; round < 2000; round++) {
+		size_t n = randombytes_uniform(BATCH_MAX + 1);
+
+		for (size_t i = 0; i < n; i++)
+			blocks[i] = randombytes_uniform(3) ? 24
+							   : randombytes_uniform(JOB_MAX_BLOCKS + 1);
+		check_batch(blocks, n, round % 10 == 0);
+	}
+}
+
 static void test_xor(void **state)
 {
 	uint8_t buf[300 + GUARD], ks[300], expect[300 + GUARD];
@@ -115,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_published_block),
 		cmocka_unit_test(test_matches_libsodium),
 		cmocka_unit_test(test_high_counters),
+		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_xor),
 	};
 
