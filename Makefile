@@ -46,8 +46,9 @@ all: build/vswitch build/vport
 build/version.txt: FORCE
 	@mkdir -p $(@D)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
-build/rel/vswitch.o build/rel/vport.o build/rel/switch_show.o build/san/vswitch.o \
-  build/san/vport.o build/san/switch_show.o: build/version.txt
+build/rel/vswitch.o build/rel/vport.o build/rel/switch_show.o build/rel/port_show.o \
+  build/san/vswitch.o build/san/vport.o build/san/switch_show.o build/san/port_show.o: \
+  build/version.txt
 
 build/rel/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)

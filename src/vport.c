@@ -28,6 +28,7 @@
 #include "aead.h"
 #include "netlink.h"
 #include "offload.h"
+#include "port.h"
 #include "proto.h"
 #include "session.h"
 #include "tap.h"
@@ -37,86 +38,12 @@
 
 #define PROG "vport"
 #define CONTROL_PREFIX CONTROL_DIR "/vport-"
-#define MAX_ADDRESSES 16
 #define BATCH 64u
 /* Sealed messages waiting for one sendmmsg; room for a few super-frames. */
 #define ARENA_SIZE (1u << 20)
 /* Most frames one receive batch can hold: GRO packs up to 64 per message. */
 #define RX_FRAMES_MAX (BATCH * UDP_MAX_SEGMENTS)
-#define SEGMENTS_MAX 256u
 #define TX_QUEUE 1024u
-
-enum port_counter {
-	TAP_RX_FRAMES, TAP_RX_BYTES, TAP_TX_FRAMES, TAP_TX_BYTES,
-	DROP_NO_SESSION, DROP_TAP_WRITE, DROP_BAD_MAC1, DROP_BAD_HANDSHAKE, DROP_UNEXPECTED,
-	DROP_TAP_OFFLOAD,
-	HANDSHAKES_SENT, HANDSHAKES_DONE, RX_KEEPALIVES, TAP_SUPER_READ, TAP_SUPER_WRITTEN,
-	PORT_COUNTER_COUNT,
-};
-static const char *const counter_names[PORT_COUNTER_COUNT] = {
-	"frames", "bytes", "frames", "bytes",
-	"tx_no_session", "tap_write", "bad_mac1", "bad_handshake", "unexpected",
-	"tap_bad_offload",
-	"sent", "completed", "keepalives", "super_frames_read", "super_frames_written",
-};
-
-struct options {
-	const char *switch_addr, *switch_pubkey, *key_path, *tap, *control_path;
-	const char *addresses[MAX_ADDRESSES];
-	unsigned address_count;
-	uint64_t mtu;
-	bool no_offload;
-	enum log_level log_level;
-};
-
-struct vport {
-	struct options opt;
-	char control_path[108];
-	struct proto_identity id;
-	uint8_t switch_pub[NOISE_KEY_LEN];
-	struct endpoint switch_ep;
-	/* --switch by name: looked up again while the switch does not answer
-	 * (its address may have changed: dynamic DNS), at most every
-	 * RESOLVE_RETRY_MS; at start-up it may not resolve yet (no DNS). */
-	char switch_host[CONFIG_HOST_MAX + 1];
-	uint16_t switch_port;
-	bool switch_named, switch_resolved;
-	uint64_t resolved_ms;
-	struct udp_lookup lookup; /* in the background: the loop never waits for DNS */
-	struct config_cidr addresses[MAX_ADDRESSES];
-	struct loop loop;
-	int tap_fd, ifindex, udp_fd;
-	bool tap_uso; /* the TAP takes and gives UDP super-frames */
-	struct control control;
-	struct udp_rx rx;
-	struct udp_tx tx;
-	uint8_t *scratch; /* one TAP read: vnet header and a super-frame */
-	size_t scratch_size;
-	uint8_t *arena; /* sealed messages until the next flush */
-	size_t arena_used;
-	size_t seg_lens[SEGMENTS_MAX];
-	struct offload_frame *rx_frames; /* decrypted, waiting to be written to the TAP */
-	size_t rx_frame_count;
-	struct iovec wiov[OFFLOAD_MAX_COALESCE + 2];
-	size_t buf_size;
-	struct session session;
-	struct timers timers;
-	struct proto_initiation init;
-	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN];
-	uint64_t last_handshake_ms; /* loop_now_ms(); 0 before the first */
-	uint64_t now_ms, started_ms;
-	uint64_t count[PORT_COUNTER_COUNT];
-	uint64_t rx_header[WIRE_ERR_COUNT];
-	uint64_t rx_session[SESSION_RESULT_COUNT];
-	uint64_t rx_frame[FRAME_VERDICT_COUNT], tap_frame[FRAME_VERDICT_COUNT];
-	uint64_t udp_rx_errors;
-	uint64_t tap_drops_at_start; /* the TAP's kernel drop count when we took it */
-	uint64_t control_dropped; /* control clients dropped for errors or time */
-	struct ratelimit retry_log;
-	bool udp_connected; /* false until a route to the switch exists */
-	bool running;
-	int exit_status;
-};
 
 /* ---- to the switch ---- */
 
@@ -631,77 +558,6 @@ static void on_tick(struct vport *vp)
 		send_keepalive(vp);
 }
 
-/* ---- status ---- */
-
-static void show_list(FILE *out, const char *title, const uint64_t *v, int from, int to)
-{
-	fprintf(out, "  %s:", title);
-	for (int i = from; i <= to; i++)
-		fprintf(out, " %s=%" PRIu64, counter_names[i], v[i]);
-	fputc('\n', out);
-}
-
-static int on_control(const char *request, FILE *out, void *arg, struct control_more *more)
-{
-	struct vport *vp = arg;
-	char key[KEY_BASE64_LEN + 1], where[64];
-	uint64_t tap_drops;
-
-	(void)more; /* the port's answer is short: one piece */
-	if (strcmp(request, "show") != 0)
-		return -EINVAL;
-	vp->now_ms = loop_now_ms();
-	key_to_base64(key, vp->id.pub);
-	fprintf(out, "port %s\n  version: %s\n  public key: %s\n  mtu: %" PRIu64 "\n", vp->opt.tap,
-		VSWITCH_VERSION, key, vp->opt.mtu);
-	key_to_base64(key, vp->switch_pub);
-	fprintf(out, "  switch: %s (%s)\n  switch key: %s\n", vp->opt.switch_addr,
-		vp->switch_resolved ? endpoint_format(&vp->switch_ep, where, sizeof(where))
-				    : "not resolved yet",
-		key);
-	/* Connected while a keypair may send: keys past their lifetime (the
-	 * switch unreachable for minutes) are not a connection. */
-	fprintf(out, "  state: %s\n",
-		vp->timers.has_session && session_send_keypair(&vp->session, vp->now_ms)
-			? "connected"
-			: "connecting");
-	if (vp->last_handshake_ms)
-		fprintf(out, "  latest handshake: %" PRIu64 " s ago\n",
-			(vp->now_ms - vp->last_handshake_ms) / 1000);
-	fprintf(out, "  uptime: %" PRIu64 " s\n", (vp->now_ms - vp->started_ms) / 1000);
-	show_list(out, "tap rx", vp->count, TAP_RX_FRAMES, TAP_RX_BYTES);
-	show_list(out, "tap tx", vp->count, TAP_TX_FRAMES, TAP_TX_BYTES);
-	show_list(out, "handshakes", vp->count, HANDSHAKES_SENT, HANDSHAKES_DONE);
-	fprintf(out, "  drops:");
-	for (int v = 1; v < FRAME_VERDICT_COUNT; v++)
-		fprintf(out, " tap_%s=%" PRIu64 " rx_%s=%" PRIu64,
-			frame_verdict_name((enum frame_verdict)v), vp->tap_frame[v],
-			frame_verdict_name((enum frame_verdict)v), vp->rx_frame[v]);
-	/* Data for no keypair of ours: named as in docs/protocol.md. */
-	fprintf(out, " unknown_index=%" PRIu64, vp->rx_session[SESSION_NO_KEY]);
-	for (int r = SESSION_NO_KEY + 1; r < SESSION_RESULT_COUNT; r++)
-		fprintf(out, " %s=%" PRIu64, session_result_name((enum session_result)r),
-			vp->rx_session[r]);
-	for (int e = 1; e < WIRE_ERR_COUNT; e++)
-		fprintf(out, " %s=%" PRIu64, wire_error_name((enum wire_error)e), vp->rx_header[e]);
-	for (int c = DROP_NO_SESSION; c <= DROP_TAP_OFFLOAD; c++)
-		fprintf(out, " %s=%" PRIu64, counter_names[c], vp->count[c]);
-	fprintf(out, " udp_tx_errors=%" PRIu64 " udp_rx_errors=%" PRIu64 " control_dropped=%" PRIu64,
-		vp->tx.errors, vp->udp_rx_errors, vp->control_dropped);
-	/* Lost in the kernel, before we could read them. */
-	fprintf(out, " udp_rx_socket_drops=%" PRIu64, vp->rx.socket_drops);
-	if (tap_kernel_drops(vp->ifindex, &tap_drops) == 0 && tap_drops >= vp->tap_drops_at_start)
-		fprintf(out, " tap_queue_full=%" PRIu64, tap_drops - vp->tap_drops_at_start);
-	fputc('\n', out);
-	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
-	fprintf(out, "  offload: %s super_frames_read=%" PRIu64 " super_frames_written=%" PRIu64
-		     " gso_sends=%" PRIu64 " gso_fallbacks=%" PRIu64 " udp=%s\n",
-		vp->opt.no_offload ? "off" : "on", vp->count[TAP_SUPER_READ],
-		vp->count[TAP_SUPER_WRITTEN], vp->tx.gso_sends, vp->tx.gso_fallbacks,
-		vp->tap_uso ? "on" : "off");
-	return 0;
-}
-
 /* ---- startup and shutdown ---- */
 
 static void usage(FILE *out)
@@ -895,7 +751,7 @@ static int setup(struct vport *vp)
 	aead_defer_tags(true);
 	if (setup_tap(vp) != 0)
 		return 1;
-	if (control_open(&vp->control, vp->control_path, on_control, vp, err, sizeof(err)) < 0)
+	if (control_open(&vp->control, vp->control_path, port_show, vp, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	if (loop_add(&vp->loop, vp->udp_fd, LOOP_UDP, err, sizeof(err)) < 0 ||
 	    loop_add(&vp->loop, vp->tap_fd, LOOP_TAP, err, sizeof(err)) < 0 ||
