@@ -198,24 +198,15 @@ bool aead_allow_vector_chacha(bool allowed)
  * OpenSSL's the plaintext itself.
  *
  * Ours: block 0 of the keystream, then the blocks that cover len bytes. */
-static struct chacha_job keystream_job(uint8_t *out, const uint8_t key[AEAD_KEY_LEN],
-				       const uint8_t nonce[AEAD_NONCE_LEN], size_t len)
+static size_t keystream_blocks(size_t len)
 {
-	return (struct chacha_job){
-		.key = key,
-		.nonce = nonce,
-		.counter = 0,
-		.out = out,
-		.blocks = 1 + (len + CHACHA_BLOCK_LEN - 1) / CHACHA_BLOCK_LEN,
-	};
+	return 1 + (len + CHACHA_BLOCK_LEN - 1) / CHACHA_BLOCK_LEN;
 }
 
 static void keystream_into(uint8_t *out, const uint8_t key[AEAD_KEY_LEN],
 			   const uint8_t nonce[AEAD_NONCE_LEN], size_t len)
 {
-	struct chacha_job job = keystream_job(out, key, nonce, len);
-
-	chacha_keystreams(&job, 1);
+	chacha_keystream(key, nonce, 0, out, keystream_blocks(len));
 }
 
 /* OpenSSL's ChaCha20 from block 0 over a zeroed block in the 64 bytes before
@@ -380,9 +371,10 @@ int aead_open_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NO
 	return 0;
 }
 
-/* Up to POLY1305_LANES frames of jobs: each one's keystream into its own
- * slot, then their tags over the untouched ciphertexts in one go, then each
- * that matches decrypted in place. Frames the batch cannot take go through
+/* Up to POLY1305_LANES frames of jobs: their keystreams, made together
+ * (chacha_keystreams pairs their last blocks) each into its own slot, then
+ * their tags over the untouched ciphertexts in one go, then each that matches
+ * decrypted in place. Frames the batch cannot take go through
  * aead_open_frame. */
 static void open_run(struct aead_open_job *jobs, size_t n, bool batch)
 {
@@ -399,7 +391,10 @@ static void open_run(struct aead_open_job *jobs, size_t n, bool batch)
 			job->result = aead_open_frame(job->key, job->nonce, job->buf, job->len);
 			continue;
 		}
-		streams[m] = keystream_job(run_keystream[m], job->key, job->nonce, ct_len);
+		streams[m] = (struct chacha_job){ .key = job->key,
+						  .nonce = job->nonce,
+						  .out = run_keystream[m],
+						  .blocks = keystream_blocks(ct_len) };
 		tags[m].ct = job->buf;
 		tags[m].len = ct_len;
 		tags[m].tag = want[m];

@@ -193,7 +193,6 @@ static void wide_into(const uint32_t a[16], uint8_t *out_a, size_t na, const uin
 {
 	uint8_t tmp[BLOCKS_WIDE * CHACHA_BLOCK_LEN];
 	uint8_t *tmp_b = tmp + BLOCKS_NARROW * CHACHA_BLOCK_LEN;
-
 	bool direct_a = na == BLOCKS_NARROW, direct_b = nb == BLOCKS_NARROW;
 
 	blocks_wide(a, b, direct_a ? out_a : tmp, direct_b ? out_b : tmp_b);
