@@ -54,7 +54,8 @@ static _Thread_local struct poly1305_job deferred[DEFERRED_MAX];
 static _Thread_local size_t deferred_count;
 static _Thread_local bool defer_tags;
 
-/* aead_open_frames: each frame of a run its own keystream, block 0 first. */
+/* aead_seal_frames and aead_open_frames: each frame of a run its own
+ * keystream, block 0 first. */
 static _Thread_local uint8_t run_keystream[POLY1305_LANES]
 					  [CHACHA_BLOCK_LEN + AEAD_FRAME_OPENSSL_MAX_LEN];
 
@@ -225,17 +226,17 @@ static bool chacha_openssl(int d, uint8_t *buf, size_t len, bool in_place)
 	return ok;
 }
 
-/* The Poly1305 key at the start of scratch and the ciphertext in buf: a job
- * for aead_finish_tags. */
-static void defer_tag(uint8_t *buf, size_t len)
+/* The Poly1305 key (wiped here) and the ciphertext in buf: a job for
+ * aead_finish_tags. */
+static void defer_tag(uint8_t poly_key[POLY1305_KEY_LEN], uint8_t *buf, size_t len)
 {
 	struct poly1305_job *job;
 
 	if (deferred_count == DEFERRED_MAX)
 		aead_finish_tags();
 	job = &deferred[deferred_count++];
-	memcpy(job->key, scratch, POLY1305_KEY_LEN);
-	sodium_memzero(scratch, POLY1305_KEY_LEN);
+	memcpy(job->key, poly_key, POLY1305_KEY_LEN);
+	sodium_memzero(poly_key, POLY1305_KEY_LEN);
 	job->ct = buf;
 	job->len = len;
 	job->tag = buf + len;
@@ -309,33 +310,80 @@ void aead_finish_tags(void)
 	deferred_count = 0;
 }
 
-int aead_seal_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
-		    uint8_t *buf, size_t len)
+/* The tag of the ciphertext in buf, from its Poly1305 key (wiped here):
+ * deferred, or made now. Returns 0, or -EIO with buf wiped. */
+static int tag_frame(uint8_t poly_key[POLY1305_KEY_LEN], uint8_t *buf, size_t len)
 {
 	bool ok;
 
-	if (!use_openssl(len))
-		return aead_seal(key, nonce, NULL, 0, buf, len);
-	if (use_vector_chacha()) {
-		keystream_into(scratch, key, nonce, len);
-		chacha_xor(buf, scratch + CHACHA_BLOCK_LEN, len);
-		ok = true;
-	} else if (chacha_start(SEAL, key, nonce)) {
-		ok = chacha_openssl(SEAL, buf, len, true);
-	} else { /* nothing changed yet */
-		return aead_seal(key, nonce, NULL, 0, buf, len);
-	}
-	if (ok && defer_tags) {
-		defer_tag(buf, len);
+	if (defer_tags) {
+		defer_tag(poly_key, buf, len);
 		return 0;
 	}
-	ok = ok && poly_tag(scratch, buf, len, buf + len);
-	sodium_memzero(scratch, POLY1305_KEY_LEN);
+	ok = poly_tag(poly_key, buf, len, buf + len);
+	sodium_memzero(poly_key, POLY1305_KEY_LEN);
 	if (!ok) {
 		sodium_memzero(buf, len + AEAD_TAG_LEN);
 		return -EIO;
 	}
 	return 0;
+}
+
+int aead_seal_frame(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
+		    uint8_t *buf, size_t len)
+{
+	if (!use_openssl(len))
+		return aead_seal(key, nonce, NULL, 0, buf, len);
+	if (use_vector_chacha()) {
+		keystream_into(scratch, key, nonce, len);
+		chacha_xor(buf, scratch + CHACHA_BLOCK_LEN, len);
+	} else if (!chacha_start(SEAL, key, nonce)) { /* nothing changed yet */
+		return aead_seal(key, nonce, NULL, 0, buf, len);
+	} else if (!chacha_openssl(SEAL, buf, len, true)) {
+		sodium_memzero(scratch, POLY1305_KEY_LEN);
+		sodium_memzero(buf, len + AEAD_TAG_LEN);
+		return -EIO;
+	}
+	return tag_frame(scratch, buf, len);
+}
+
+/* Up to POLY1305_LANES frames of jobs: their keystreams, made together
+ * (chacha_keystreams pairs their last blocks) each into its own slot, then
+ * each frame encrypted and its tag made or deferred. Frames the run cannot
+ * take go through aead_seal_frame. */
+static void seal_run(struct aead_seal_job *jobs, size_t n, bool vector)
+{
+	struct chacha_job streams[POLY1305_LANES] = { 0 };
+	size_t which[POLY1305_LANES], m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct aead_seal_job *job = &jobs[i];
+
+		if (!vector || !use_openssl(job->len)) {
+			job->result = aead_seal_frame(job->key, job->nonce, job->buf, job->len);
+			continue;
+		}
+		streams[m] = (struct chacha_job){ .key = job->key,
+						  .nonce = job->nonce,
+						  .out = run_keystream[m],
+						  .blocks = keystream_blocks(job->len) };
+		which[m++] = i;
+	}
+	chacha_keystreams(streams, m);
+	for (size_t k = 0; k < m; k++) {
+		struct aead_seal_job *job = &jobs[which[k]];
+
+		chacha_xor(job->buf, run_keystream[k] + CHACHA_BLOCK_LEN, job->len);
+		job->result = tag_frame(run_keystream[k], job->buf, job->len);
+	}
+}
+
+void aead_seal_frames(struct aead_seal_job *jobs, size_t n)
+{
+	bool vector = use_vector_chacha();
+
+	for (size_t i = 0; i < n; i += POLY1305_LANES)
+		seal_run(jobs + i, n - i < POLY1305_LANES ? n - i : POLY1305_LANES, vector);
 }
 
 /* The tag is checked over the ciphertext before a byte of buf changes. */

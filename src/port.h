@@ -69,6 +69,7 @@ struct vport {
 	uint8_t *arena; /* sealed messages until the next flush */
 	size_t arena_used;
 	size_t seg_lens[SEGMENTS_MAX];
+	struct proto_seal seal_run[SEGMENTS_MAX]; /* a super-frame's segments, sealed together */
 	struct offload_frame *rx_frames; /* decrypted, waiting to be written to the TAP */
 	size_t rx_frame_count;
 	struct iovec wiov[OFFLOAD_MAX_COALESCE + 2];

@@ -148,18 +148,55 @@ void proto_incoming_wipe(struct proto_incoming *in)
 size_t proto_seal_data(struct session *s, uint8_t *msg, size_t frame_len, uint64_t now_ms,
 		       enum session_result *why)
 {
-	struct keypair *kp = session_send_keypair(s, now_ms);
-	uint64_t counter;
+	struct proto_seal one = { .msg = msg, .frame_len = frame_len };
 
-	if (!kp) {
-		*why = SESSION_NO_KEY;
-		return 0;
+	proto_seal_data_run(s, &one, 1, now_ms);
+	*why = one.why;
+	return one.len;
+}
+
+/* At most PROTO_SEAL_RUN_MAX messages: each takes its keypair and counter in
+ * turn, as proto_seal_data would, then the cipher seals them together. */
+static void seal_run(struct session *s, struct proto_seal *run, size_t n, uint64_t now_ms)
+{
+	struct aead_seal_job jobs[PROTO_SEAL_RUN_MAX];
+	const struct keypair *kps[PROTO_SEAL_RUN_MAX];
+	uint64_t counters[PROTO_SEAL_RUN_MAX];
+	size_t which[PROTO_SEAL_RUN_MAX], m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct proto_seal *ps = &run[i];
+		struct keypair *kp = session_send_keypair(s, now_ms);
+
+		ps->len = 0;
+		ps->why = kp ? keypair_take_counter(kp, now_ms, &counters[m]) : SESSION_NO_KEY;
+		if (ps->why != SESSION_OK)
+			continue;
+		jobs[m].key = kp->send_key;
+		noise_nonce(jobs[m].nonce, counters[m]);
+		jobs[m].buf = ps->msg + WIRE_DATA_HEADER_LEN;
+		jobs[m].len = ps->frame_len;
+		kps[m] = kp;
+		which[m++] = i;
 	}
-	*why = keypair_seal(kp, msg + WIRE_DATA_HEADER_LEN, frame_len, now_ms, &counter);
-	if (*why != SESSION_OK)
-		return 0;
-	wire_encode_data_header(msg, kp->remote_index, counter);
-	return WIRE_DATA_HEADER_LEN + frame_len + NOISE_TAG_LEN;
+	aead_seal_frames(jobs, m);
+	for (size_t k = 0; k < m; k++) {
+		struct proto_seal *ps = &run[which[k]];
+
+		if (jobs[k].result != 0) {
+			ps->why = SESSION_CRYPTO_ERROR;
+			continue;
+		}
+		wire_encode_data_header(ps->msg, kps[k]->remote_index, counters[k]);
+		ps->len = WIRE_DATA_HEADER_LEN + ps->frame_len + NOISE_TAG_LEN;
+	}
+}
+
+void proto_seal_data_run(struct session *s, struct proto_seal *run, size_t n, uint64_t now_ms)
+{
+	for (size_t i = 0; i < n; i += PROTO_SEAL_RUN_MAX)
+		seal_run(s, run + i, n - i < PROTO_SEAL_RUN_MAX ? n - i : PROTO_SEAL_RUN_MAX,
+			 now_ms);
 }
 
 enum session_result proto_open_data(struct session *s, struct wire_data *d, uint64_t now_ms,

@@ -59,14 +59,23 @@ static bool keypair_too_old(const struct keypair *kp, uint64_t now_ms)
 	return now_ms - kp->birth_ms >= SESSION_REJECT_AFTER_MS;
 }
 
-enum session_result keypair_seal(struct keypair *kp, uint8_t *payload, size_t len,
-				 uint64_t now_ms, uint64_t *counter)
+enum session_result keypair_take_counter(struct keypair *kp, uint64_t now_ms, uint64_t *counter)
 {
 	if (!kp->is_valid)
 		return SESSION_NO_KEY;
 	if (keypair_too_old(kp, now_ms) || kp->send_counter >= SESSION_REJECT_AFTER_MESSAGES)
 		return SESSION_EXPIRED;
 	*counter = kp->send_counter++;
+	return SESSION_OK;
+}
+
+enum session_result keypair_seal(struct keypair *kp, uint8_t *payload, size_t len,
+				 uint64_t now_ms, uint64_t *counter)
+{
+	enum session_result r = keypair_take_counter(kp, now_ms, counter);
+
+	if (r != SESSION_OK)
+		return r;
 	if (noise_frame_seal(kp->send_key, *counter, payload, len) != 0)
 		return SESSION_CRYPTO_ERROR;
 	return SESSION_OK;

@@ -72,6 +72,10 @@ enum session_result {
 };
 const char *session_result_name(enum session_result r);
 
+/* Whether kp may send one more message now; if so, takes that message's
+ * counter (the nonce) into *counter. keypair_seal does this and then seals;
+ * proto_seal_data_run takes a run's counters and seals them together. */
+enum session_result keypair_take_counter(struct keypair *kp, uint64_t now_ms, uint64_t *counter);
 /* Seal len bytes at payload in place, appending NOISE_TAG_LEN bytes of tag.
  * Sets *counter to the nonce used (the caller writes it in the header). The
  * AEAD_FRAME_HEADROOM bytes before payload must be the caller's (aead.h). */

@@ -104,6 +104,10 @@ struct vswitch {
 	uint8_t *pool; /* from proto_data_buf_alloc */
 	size_t buf_size;
 	unsigned pool_used;
+	/* Frames to one port waiting to be sealed together (vswitch.c: seal_flush). */
+	struct port *seal_port;
+	size_t seal_count;
+	struct proto_seal seal_run[PROTO_SEAL_RUN_MAX];
 	uint64_t now_ms, started_ms, last_age_ms;
 	uint64_t rx_header[WIRE_ERR_COUNT];
 	uint64_t drop[SWITCH_DROP_COUNT];

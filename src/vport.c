@@ -190,18 +190,25 @@ static void send_handshake(struct vport *vp)
 	vp->count[HANDSHAKES_SENT]++;
 }
 
-/* msg: headroom, frame_len bytes of frame, room for the tag. Returns
- * SESSION_OK, SESSION_NO_KEY (no keypair may send) or SESSION_CRYPTO_ERROR. */
-static enum session_result send_frame(struct vport *vp, uint8_t *msg, size_t frame_len)
+/* Queue a message proto_seal_data_run sealed. Returns SESSION_OK,
+ * SESSION_NO_KEY (no keypair may send) or SESSION_CRYPTO_ERROR. */
+static enum session_result send_sealed(struct vport *vp, const struct proto_seal *ps)
 {
-	enum session_result why = SESSION_NO_KEY;
-	size_t len = proto_seal_data(&vp->session, msg, frame_len, vp->now_ms, &why);
-
-	if (len == 0)
-		return why == SESSION_CRYPTO_ERROR ? why : SESSION_NO_KEY;
-	udp_tx_add(&vp->tx, vp->udp_fd, msg, len, NULL);
+	if (ps->len == 0)
+		return ps->why == SESSION_CRYPTO_ERROR ? SESSION_CRYPTO_ERROR : SESSION_NO_KEY;
+	udp_tx_add(&vp->tx, vp->udp_fd, ps->msg, ps->len, NULL);
 	timers_data_sent(&vp->timers, vp->now_ms);
 	return SESSION_OK;
+}
+
+/* msg: headroom, frame_len bytes of frame, room for the tag. Returns as
+ * send_sealed. */
+static enum session_result send_frame(struct vport *vp, uint8_t *msg, size_t frame_len)
+{
+	struct proto_seal ps = { .msg = msg, .frame_len = frame_len };
+
+	proto_seal_data_run(&vp->session, &ps, 1, vp->now_ms);
+	return send_sealed(vp, &ps);
 }
 
 static void send_keepalive(struct vport *vp)
@@ -228,17 +235,22 @@ static uint8_t *arena_room(struct vport *vp, size_t need)
 	return vp->arena + vp->arena_used;
 }
 
-/* Seal the frame at msg + WIRE_DATA_HEADER_LEN (inside the arena) and queue it. */
-static void queue_sealed(struct vport *vp, uint8_t *msg, size_t len)
+/* Whether the frame at msg + WIRE_DATA_HEADER_LEN may go to the switch;
+ * counted if not. */
+static bool frame_ok(struct vport *vp, const uint8_t *msg, size_t len)
 {
 	enum frame_verdict v = frame_check(msg + WIRE_DATA_HEADER_LEN, len, (unsigned)vp->opt.mtu);
-	enum session_result r;
 
-	if (v != FRAME_OK) {
+	if (v != FRAME_OK)
 		vp->tap_frame[v]++;
-		return;
-	}
-	r = send_frame(vp, msg, len);
+	return v == FRAME_OK;
+}
+
+/* Queue a frame from the TAP that proto_seal_data_run sealed, and count it. */
+static void queue_sealed(struct vport *vp, const struct proto_seal *ps)
+{
+	enum session_result r = send_sealed(vp, ps);
+
 	if (r == SESSION_CRYPTO_ERROR) { /* counted with the receive side's */
 		vp->rx_session[r]++;
 		return;
@@ -248,15 +260,19 @@ static void queue_sealed(struct vport *vp, uint8_t *msg, size_t len)
 		return;
 	}
 	vp->count[TAP_RX_FRAMES]++;
-	vp->count[TAP_RX_BYTES] += len;
+	vp->count[TAP_RX_BYTES] += ps->frame_len;
 }
 
 static void queue_frame(struct vport *vp, const uint8_t *frame, size_t len)
 {
 	uint8_t *msg = arena_room(vp, WIRE_DATA_OVERHEAD + len);
+	struct proto_seal ps = { .msg = msg, .frame_len = len };
 
 	memcpy(msg + WIRE_DATA_HEADER_LEN, frame, len);
-	queue_sealed(vp, msg, len);
+	if (frame_ok(vp, msg, len)) {
+		proto_seal_data_run(&vp->session, &ps, 1, vp->now_ms);
+		queue_sealed(vp, &ps);
+	}
 	vp->arena_used += WIRE_DATA_OVERHEAD + len;
 }
 
@@ -265,7 +281,8 @@ static void queue_frame(struct vport *vp, const uint8_t *frame, size_t len)
 static void queue_super_frame(struct vport *vp, const uint8_t *frame, size_t len,
 			      const struct offload_hdr *h)
 {
-	size_t stride = 0, room = ARENA_SIZE - vp->arena_used;
+	struct proto_seal *run = vp->seal_run;
+	size_t stride = 0, room = ARENA_SIZE - vp->arena_used, m = 0;
 	int n = offload_segment(frame, len, h, vp->arena + vp->arena_used, room,
 				WIRE_DATA_HEADER_LEN, NOISE_TAG_LEN, vp->seg_lens, SEGMENTS_MAX,
 				&stride);
@@ -280,8 +297,15 @@ static void queue_super_frame(struct vport *vp, const uint8_t *frame, size_t len
 		return;
 	}
 	vp->count[TAP_SUPER_READ]++;
-	for (int i = 0; i < n; i++)
-		queue_sealed(vp, vp->arena + vp->arena_used + (size_t)i * stride, vp->seg_lens[i]);
+	for (int i = 0; i < n; i++) {
+		uint8_t *msg = vp->arena + vp->arena_used + (size_t)i * stride;
+
+		if (frame_ok(vp, msg, vp->seg_lens[i]))
+			run[m++] = (struct proto_seal){ .msg = msg, .frame_len = vp->seg_lens[i] };
+	}
+	proto_seal_data_run(&vp->session, run, m, vp->now_ms);
+	for (size_t k = 0; k < m; k++)
+		queue_sealed(vp, &run[k]);
 	vp->arena_used += (size_t)n * stride;
 }
 

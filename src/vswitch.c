@@ -47,9 +47,44 @@
 
 /* ---- sending ---- */
 
+/* A message sealed for p: queued, or counted. */
+static void queue_sealed(struct vswitch *sw, struct port *p, const struct proto_seal *ps)
+{
+	if (ps->why == SESSION_CRYPTO_ERROR) { /* with the receive side's */
+		p->st.session[ps->why]++;
+		return;
+	}
+	if (ps->len == 0) {
+		p->st.drop[DROP_NO_SESSION]++;
+		return;
+	}
+	udp_tx_add(&sw->tx, sw->udp_fd, ps->msg, ps->len, &p->endpoint);
+	timers_data_sent(&p->timers, sw->now_ms);
+	if (ps->frame_len > 0) {
+		p->st.tx_frames++;
+		p->st.tx_bytes += ps->frame_len;
+	}
+}
+
+/* Seal and queue the frames waiting in the seal run. Called before anything
+ * else is queued or the pool and receive buffers are reused, so messages
+ * leave in the order they were sent. */
+static void seal_flush(struct vswitch *sw)
+{
+	struct port *p = sw->seal_port;
+
+	if (sw->seal_count == 0)
+		return;
+	proto_seal_data_run(&p->session, sw->seal_run, sw->seal_count, sw->now_ms);
+	for (size_t i = 0; i < sw->seal_count; i++)
+		queue_sealed(sw, p, &sw->seal_run[i]);
+	sw->seal_count = 0;
+}
+
 static uint8_t *pool_get(struct vswitch *sw)
 {
 	if (sw->pool_used == TX_POOL) {
+		seal_flush(sw);
 		udp_tx_flush(&sw->tx, sw->udp_fd);
 		sw->pool_used = 0;
 	}
@@ -58,30 +93,20 @@ static uint8_t *pool_get(struct vswitch *sw)
 
 static void flush(struct vswitch *sw)
 {
+	seal_flush(sw);
 	udp_tx_flush(&sw->tx, sw->udp_fd);
 	sw->pool_used = 0;
 }
 
-/* msg holds headroom, frame_len bytes of frame and room for the tag. */
+/* msg holds headroom, frame_len bytes of frame and room for the tag; it is
+ * sealed with the frames to p sent next to it (a GRO run forwarded to one
+ * port: their keystreams are made together), at the latest by flush. */
 static void send_sealed(struct vswitch *sw, struct port *p, uint8_t *msg, size_t frame_len)
 {
-	enum session_result why = SESSION_NO_KEY;
-	size_t len = proto_seal_data(&p->session, msg, frame_len, sw->now_ms, &why);
-
-	if (len == 0 && why == SESSION_CRYPTO_ERROR) { /* with the receive side's */
-		p->st.session[why]++;
-		return;
-	}
-	if (len == 0) {
-		p->st.drop[DROP_NO_SESSION]++;
-		return;
-	}
-	udp_tx_add(&sw->tx, sw->udp_fd, msg, len, &p->endpoint);
-	timers_data_sent(&p->timers, sw->now_ms);
-	if (frame_len > 0) {
-		p->st.tx_frames++;
-		p->st.tx_bytes += frame_len;
-	}
+	if (sw->seal_count > 0 && (sw->seal_port != p || sw->seal_count == PROTO_SEAL_RUN_MAX))
+		seal_flush(sw);
+	sw->seal_port = p;
+	sw->seal_run[sw->seal_count++] = (struct proto_seal){ .msg = msg, .frame_len = frame_len };
 }
 
 static void send_copy(struct vswitch *sw, struct port *p, const uint8_t *frame, size_t len)
@@ -329,6 +354,7 @@ static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const st
 			 endpoint_format(from, where, sizeof(where)));
 	}
 	timers_data_received(&p->timers, sw->now_ms);
+	seal_flush(sw); /* none waits here (open_run flushed them): kept in order all the same */
 	udp_tx_add(&sw->tx, sw->udp_fd, out, out_len, from);
 	timers_data_sent(&p->timers, sw->now_ms);
 out:
@@ -417,6 +443,7 @@ static void open_run(struct vswitch *sw, struct data_run *run)
 	for (size_t i = 0; i < run->n; i++)
 		on_opened(sw, run->p, &run->ops[i], &run->from);
 	run->n = 0;
+	seal_flush(sw);
 }
 
 /* Takes a data message into run (opening the run first if it is for another

@@ -7,8 +7,8 @@
  * headroom they borrow exactly as it was. The frame tests run twice where the
  * CPU has AVX-512: with this project's vector ChaCha20 and with OpenSSL's.
  * Where it has AVX-512 IFMA, runs of frames are also sealed with their tags
- * deferred, made afterwards in one go (aead_defer_tags), and opened in runs
- * with some forged (aead_open_frames).
+ * deferred, made afterwards in one go (aead_defer_tags), sealed in runs
+ * (aead_seal_frames) and opened in runs with some forged (aead_open_frames).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -211,6 +211,48 @@ static void check_deferred_run(size_t n, bool gso_run, bool stop_deferring)
 				    len[i] + AEAD_TAG_LEN);
 }
 
+/* n frames sealed together (aead_seal_frames) under three keys, mostly full
+ * frames, some of any length (below AEAD_FRAME_OPENSSL_MIN_LEN too), with
+ * tags deferred or not: each as libsodium's message. */
+static void check_seal_run(size_t n, bool defer)
+{
+	uint8_t keys[3][AEAD_KEY_LEN];
+	struct aead_seal_job jobs[RUN_MAX];
+
+	randombytes_buf(keys, sizeof(keys));
+	aead_defer_tags(defer);
+	for (size_t i = 0; i < n; i++) {
+		struct aead_seal_job *job = &jobs[i];
+
+		job->key = keys[randombytes_uniform(3)];
+		randombytes_buf(job->nonce, sizeof(job->nonce));
+		job->buf = run_mine + i * RUN_STRIDE + AEAD_FRAME_HEADROOM;
+		job->len = randombytes_uniform(4) ? 1434 : randombytes_uniform(RUN_LEN_MAX + 1);
+		randombytes_buf(job->buf, job->len);
+		crypto_aead_chacha20poly1305_ietf_encrypt(run_ref[i], NULL, job->buf, job->len,
+							  NULL, 0, NULL, job->nonce, job->key);
+		job->result = 1;
+	}
+	aead_seal_frames(jobs, n);
+	aead_finish_tags();
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(jobs[i].result, 0);
+		assert_memory_equal(jobs[i].buf, run_ref[i], jobs[i].len + AEAD_TAG_LEN);
+	}
+	aead_defer_tags(false);
+}
+
+static void test_seal_runs(void **state)
+{
+	(void)state;
+	for (size_t n = 0; n <= 20; n++) {
+		check_seal_run(n, false);
+		check_seal_run(n, true);
+	}
+	for (int i = 0; i < 10; i++)
+		check_seal_run(RUN_MAX, i % 2 == 0);
+}
+
 /* n frames opened together (aead_open_frames) under three keys, some forged
  * (a flipped bit), some shorter than a tag: each result and plaintext as
  * libsodium's. */
@@ -292,6 +334,7 @@ int main(void)
 		  stop_deferring, NULL },
 		{ "test_deferred_tags (OpenSSL ChaCha20)", test_deferred_tags, with_openssl_chacha,
 		  stop_deferring, NULL },
+		BOTH_WAYS(test_seal_runs),
 		BOTH_WAYS(test_open_runs),
 		cmocka_unit_test_setup(test_forget_key, with_openssl_chacha),
 	};

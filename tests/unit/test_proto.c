@@ -425,6 +425,86 @@ static void test_run_opens_as_one_by_one(void **state)
 	noise_wipe(&pi.hs);
 }
 
+#define SEAL_RUN 150 /* more than one pass of proto_seal_data_run */
+
+static uint8_t seal_room[SEAL_RUN][RUN_ROOM], seal_ref[SEAL_RUN][RUN_ROOM];
+
+/* The reference: proto_seal_data as it was before runs, from the session
+ * module's own steps. */
+static size_t seal_alone(struct session *s, uint8_t *msg, size_t len, uint64_t now,
+			 enum session_result *why)
+{
+	struct keypair *kp = session_send_keypair(s, now);
+	uint64_t counter;
+
+	*why = kp ? keypair_seal(kp, msg + WIRE_DATA_HEADER_LEN, len, now, &counter)
+		  : SESSION_NO_KEY;
+	if (*why != SESSION_OK)
+		return 0;
+	wire_encode_data_header(msg, kp->remote_index, counter);
+	return len + WIRE_DATA_OVERHEAD;
+}
+
+/* Runs of 0-150 frames of every kind of length, some near the keypair's
+ * message limit or with no keypair at all: the same messages, results and
+ * session afterwards as sealing them one by one; the headroom comes back. */
+static void test_run_seals_as_one_by_one(void **state)
+{
+	struct proto_initiation pi = { 0 };
+	struct session base, ref;
+	static struct proto_seal run[SEAL_RUN];
+	uint8_t pattern[PROTO_DATA_HEADROOM];
+	size_t len;
+
+	(void)state;
+	handshake(&pi, 9000, 4, 0x404);
+	assert_int_equal(transfer(&port, &sw, "", 0, 9000, &len), SESSION_OK);
+	memcpy(&base, &port.session, sizeof(base));
+	randombytes_buf(pattern, sizeof(pattern));
+	for (int trial = 0; trial < 300; trial++) {
+		size_t n = randombytes_uniform(SEAL_RUN + 1);
+		uint32_t roll = randombytes_uniform(10);
+
+		memcpy(&port.session, &base, sizeof(base));
+		if (roll == 0) /* the limit falls inside the run */
+			port.session.current.send_counter =
+				SESSION_REJECT_AFTER_MESSAGES - randombytes_uniform(SEAL_RUN);
+		else if (roll == 1)
+			port.session.current.is_valid = false;
+		memcpy(&ref, &port.session, sizeof(ref));
+		for (size_t i = 0; i < n; i++) {
+			size_t frame_len = randombytes_uniform(3) ? 1434
+								  : randombytes_uniform(MAX_FRAME + 1);
+			uint8_t *msg = seal_room[i] + PROTO_DATA_HEADROOM;
+
+			memcpy(seal_room[i], pattern, sizeof(pattern));
+			randombytes_buf(msg + WIRE_DATA_HEADER_LEN, frame_len);
+			memcpy(seal_ref[i], seal_room[i], RUN_ROOM);
+			run[i] = (struct proto_seal){ .msg = msg, .frame_len = frame_len };
+		}
+		proto_seal_data_run(&port.session, run, n, 9000);
+		for (size_t i = 0; i < n; i++) {
+			enum session_result why;
+			size_t want = seal_alone(&ref, seal_ref[i] + PROTO_DATA_HEADROOM,
+						 run[i].frame_len, 9000, &why);
+
+			assert_int_equal(run[i].why, why);
+			assert_int_equal(run[i].len, want);
+			assert_memory_equal(seal_room[i], pattern, sizeof(pattern));
+			if (want)
+				assert_memory_equal(run[i].msg, seal_ref[i] + PROTO_DATA_HEADROOM,
+						    want);
+		}
+		assert_memory_equal(&port.session, &ref, sizeof(ref));
+	}
+	memcpy(&port.session, &base, sizeof(base));
+	session_wipe(&ref);
+	session_wipe(&base);
+	session_wipe(&port.session);
+	session_wipe(&sw.session);
+	noise_wipe(&pi.hs);
+}
+
 /* The headroom before a data buffer is the caller's to write (ASan would
  * catch a short allocation); the buffer starts zeroed; a size that cannot be
  * allocated gives NULL. */
@@ -453,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_unexpected_response_is_refused),
 		cmocka_unit_test(test_replayed_data_is_refused),
 		cmocka_unit_test(test_run_opens_as_one_by_one),
+		cmocka_unit_test(test_run_seals_as_one_by_one),
 		cmocka_unit_test(test_forged_response_keeps_initiation),
 		cmocka_unit_test(test_data_buffer_has_headroom),
 	};
