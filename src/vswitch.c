@@ -291,6 +291,9 @@ static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const st
 	size_t out_len;
 	char label[KEY_BASE64_LEN + 1], where[64];
 
+	/* Frames sent before this message are sealed with the session as it was
+	 * and leave first (open_run has already done so: this only keeps it so). */
+	seal_flush(sw);
 	if (werr != WIRE_OK) {
 		sw->rx_header[werr]++;
 		return;
@@ -354,7 +357,6 @@ static void on_init(struct vswitch *sw, const uint8_t *msg, size_t len, const st
 			 endpoint_format(from, where, sizeof(where)));
 	}
 	timers_data_received(&p->timers, sw->now_ms);
-	seal_flush(sw); /* none waits here (open_run flushed them): kept in order all the same */
 	udp_tx_add(&sw->tx, sw->udp_fd, out, out_len, from);
 	timers_data_sent(&p->timers, sw->now_ms);
 out:
