@@ -18,9 +18,10 @@
  * Every path computes the same bytes (tests/unit/test_aead.c). Each thread
  * keeps its own OpenSSL contexts and scratch, created on first use.
  *
- * Where the CPU also has AVX-512 IFMA, the daemons seal with tags deferred
- * (aead_defer_tags) and open in runs (aead_open_frames), so that Poly1305
- * runs on eight frames at once (src/poly1305.h).
+ * The daemons seal and open in runs (aead_seal_frames, aead_open_frames), so
+ * that the vector ChaCha20 makes two frames' last keystream blocks in one pass
+ * and, where the CPU also has AVX-512 IFMA, with tags deferred
+ * (aead_defer_tags), Poly1305 runs on eight frames at once (src/poly1305.h).
  */
 #ifndef VSWITCH_AEAD_H
 #define VSWITCH_AEAD_H

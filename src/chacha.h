@@ -8,11 +8,11 @@
  * plus a partial-block path: ~530 ns on the reference machine. Here the
  * same block function runs on 16 blocks in 512-bit vectors and on 8 in 256-bit
  * ones, so those 24 blocks cost one pass of each: ~310 ns (~330 on a busier
- * machine; two frames' last 8 blocks in one 16-block pass, chacha_keystreams:
- * ~300 a frame). Where the CPU has no
- * AVX-512 (F, VL and BW, checked at run time), chacha_keystream asks libsodium
- * instead and chacha_is_vectorized() says so; src/aead.c then keeps to
- * OpenSSL's ChaCha20. Both give the same bytes (tests/unit/test_chacha.c).
+ * machine). chacha_keystreams makes several keystreams and puts two frames'
+ * last 8 blocks in one 16-block pass: ~300 ns a frame. Where the CPU has no
+ * AVX-512 (F, VL and BW, checked at run time), both ask libsodium instead
+ * and chacha_is_vectorized() says so; src/aead.c then keeps to OpenSSL's
+ * ChaCha20. All give the same bytes (tests/unit/test_chacha.c).
  */
 #ifndef VSWITCH_CHACHA_H
 #define VSWITCH_CHACHA_H
