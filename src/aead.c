@@ -210,6 +210,16 @@ static void keystream_into(uint8_t *out, const uint8_t key[AEAD_KEY_LEN],
 	chacha_keystream(key, nonce, 0, out, keystream_blocks(len));
 }
 
+/* The keystream of a run's frame number slot, for chacha_keystreams. */
+static struct chacha_job run_stream(size_t slot, const uint8_t key[AEAD_KEY_LEN],
+				    const uint8_t nonce[AEAD_NONCE_LEN], size_t len)
+{
+	return (struct chacha_job){ .key = key,
+				    .nonce = nonce,
+				    .out = run_keystream[slot],
+				    .blocks = keystream_blocks(len) };
+}
+
 /* OpenSSL's ChaCha20 from block 0 over a zeroed block in the 64 bytes before
  * buf (restored after) and buf's len bytes, in place or into scratch. */
 static bool chacha_openssl(int d, uint8_t *buf, size_t len, bool in_place)
@@ -363,10 +373,7 @@ static void seal_run(struct aead_seal_job *jobs, size_t n, bool vector)
 			job->result = aead_seal_frame(job->key, job->nonce, job->buf, job->len);
 			continue;
 		}
-		streams[m] = (struct chacha_job){ .key = job->key,
-						  .nonce = job->nonce,
-						  .out = run_keystream[m],
-						  .blocks = keystream_blocks(job->len) };
+		streams[m] = run_stream(m, job->key, job->nonce, job->len);
 		which[m++] = i;
 	}
 	chacha_keystreams(streams, m);
@@ -439,10 +446,7 @@ static void open_run(struct aead_open_job *jobs, size_t n, bool batch)
 			job->result = aead_open_frame(job->key, job->nonce, job->buf, job->len);
 			continue;
 		}
-		streams[m] = (struct chacha_job){ .key = job->key,
-						  .nonce = job->nonce,
-						  .out = run_keystream[m],
-						  .blocks = keystream_blocks(ct_len) };
+		streams[m] = run_stream(m, job->key, job->nonce, ct_len);
 		tags[m].ct = job->buf;
 		tags[m].len = ct_len;
 		tags[m].tag = want[m];
