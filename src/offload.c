@@ -321,9 +321,8 @@ static size_t csum_at(const struct l4_view *v)
 static void segment_fix(uint8_t *seg, const struct l4_view *v, size_t i, size_t n,
 			uint32_t seq, uint16_t ip_id, size_t payload_len)
 {
-	size_t l4_len = v->hdr_len - v->l4 + payload_len, at = csum_at(v);
+	size_t l4_len = v->hdr_len - v->l4 + payload_len;
 	uint8_t *l4 = seg + v->l4;
-	uint16_t csum;
 
 	if (!v->is_v6)
 		put16(seg + v->l3 + IPV4_ID_AT, (uint16_t)(ip_id + i));
@@ -338,11 +337,8 @@ static void segment_fix(uint8_t *seg, const struct l4_view *v, size_t i, size_t 
 			flags &= (uint8_t)~TCP_CWR;
 		l4[TCP_FLAGS_AT] = flags;
 	}
-	put16(seg + at, 0);
-	csum = (uint16_t)~offload_csum_fold(
-		offload_csum_add(pseudo_sum(seg, v, l4_len), l4, l4_len));
-	/* A computed zero is sent as 0xffff: zero in UDP means "no checksum". */
-	put16(seg + at, csum ? csum : 0xffff);
+	/* Left partial, as the kernel handed the super-frame over. */
+	put16(seg + csum_at(v), offload_csum_fold(pseudo_sum(seg, v, l4_len)));
 }
 
 /* Does a GSO type name this frame's protocol and IP version? */
@@ -387,6 +383,20 @@ int offload_segment(const uint8_t *frame, size_t len, const struct offload_hdr *
 	return (int)n;
 }
 
+bool offload_partial_at(const uint8_t *frame, size_t len, struct offload_hdr *h)
+{
+	struct l4_view v;
+
+	if (!parse_l4(frame, len, &v) || v.end != len)
+		return false;
+	*h = (struct offload_hdr){
+		.flags = OFFLOAD_F_NEEDS_CSUM,
+		.csum_start = (uint16_t)v.l4,
+		.csum_offset = (uint16_t)(csum_at(&v) - v.l4),
+	};
+	return true;
+}
+
 /* Header bytes that may differ between segments of one super-frame. */
 static bool may_differ(const struct l4_view *v, size_t at)
 {
@@ -419,14 +429,18 @@ static bool headers_match(const uint8_t *a, const uint8_t *b, const struct l4_vi
  * IPv4 header checksum written anew, which would hide a corrupted segment:
  * like the kernel's GRO, merge only segments whose own checksums are right
  * (a wrong one is written alone and dropped by the receiving stack as usual).
+ * A frame whose TCP or UDP checksum was left partial has none to check yet.
  * A UDP checksum of zero (none in IPv4, invalid in IPv6) is left alone too, as
  * the kernel's GRO does: cut again, the datagram would come out with one. */
-static bool csums_ok(const uint8_t *f, const struct l4_view *v)
+static bool csums_ok(const struct offload_frame *fr, const struct l4_view *v)
 {
+	const uint8_t *f = fr->data;
 	size_t l4_len = v->end - v->l4;
 
 	if (!v->is_v6 && offload_csum_fold(offload_csum_add(0, f + v->l3, v->l4 - v->l3)) != 0xffff)
 		return false;
+	if (fr->csum_partial)
+		return true;
 	if (v->proto == IPPROTO_UDP_ && get16(f + csum_at(v)) == 0)
 		return false;
 	return offload_csum_fold(offload_csum_add(pseudo_sum(f, v, l4_len), f + v->l4, l4_len)) ==
@@ -438,9 +452,8 @@ static bool coalescable(const struct offload_frame *fr, bool udp, struct l4_view
 	if (!parse_l4(fr->data, fr->len, v) || fr->len != v->end || v->payload_len == 0)
 		return false;
 	if (v->proto == IPPROTO_UDP_)
-		return udp && csums_ok(fr->data, v);
-	return (fr->data[v->l4 + TCP_FLAGS_AT] & (uint8_t)~TCP_PSH) == TCP_ACK &&
-	       csums_ok(fr->data, v);
+		return udp && csums_ok(fr, v);
+	return (fr->data[v->l4 + TCP_FLAGS_AT] & (uint8_t)~TCP_PSH) == TCP_ACK && csums_ok(fr, v);
 }
 
 static void build_merged(const uint8_t *first, const struct l4_view *v, size_t payload,

@@ -7,11 +7,15 @@
  * moves dozens of segments instead of one; this is how wireguard-go passed
  * 10 Gbit/s. Kernels since 6.2 do the same for UDP (USO): a run of equal
  * datagrams of one flow is one super-frame, cut back into the same datagrams
- * by the kernel. What travels between nodes stays plain Ethernet frames of at
- * most MTU size, so the other side needs no offload support:
+ * by the kernel. What travels between nodes stays Ethernet frames of at most
+ * MTU size. Their TCP and UDP checksums travel partial, as the kernel hands
+ * them over (the data message says so: WIRE_DATA_CSUM_PARTIAL), so neither
+ * port sums the payload; a receiver without offloads completes them
+ * (offload_finish_csum), one with them hands them on to its kernel, which
+ * trusts them as it trusts its own:
  *
- *   TAP read:  super-frame ─► offload_segment ─► MTU-sized frames with full
- *              checksums, laid out for one UDP GSO send;
+ *   TAP read:  super-frame ─► offload_segment ─► MTU-sized frames with
+ *              partial checksums, laid out for one UDP GSO send;
  *   TAP write: MTU-sized frames ─► offload_coalesce_next groups consecutive
  *              segments of one TCP flow, or datagrams of one UDP flow ─► one
  *              super-frame per group.
@@ -80,9 +84,20 @@ enum offload_result offload_finish_csum(uint8_t *frame, size_t len, uint16_t csu
 					uint16_t csum_offset);
 
 /*
+ * For a frame whose TCP or UDP checksum is left partial: sets h (NEEDS_CSUM,
+ * csum_start, csum_offset; no GSO) from the frame's own headers, and returns
+ * true, if it is TCP or UDP over IPv4 or IPv6 as this module reads them (the
+ * same as for coalescing) and ends where its IP packet does. A receiver
+ * learns where the checksum is this way; a sender leaves a checksum partial
+ * only where this agrees with its kernel's header.
+ */
+bool offload_partial_at(const uint8_t *frame, size_t len, struct offload_hdr *h);
+
+/*
  * Cut a TCP (TSO) or UDP (USO) super-frame into frames of its headers plus at
  * most gso_size bytes of payload, with IP and UDP lengths, IPv4 IDs, TCP
- * sequence numbers, flags and checksums as the kernel would have sent them.
+ * sequence numbers and flags as the kernel would have sent them, and TCP or
+ * UDP checksums left partial (offload_partial_at finds them).
  * Each segment gets a slot of *stride = headroom + headers + gso_size +
  * tailroom bytes in out (out_cap bytes): segment i's frame starts at out + i *
  * *stride + headroom and its length goes to lens[i] (max_segs entries). Equal
@@ -93,20 +108,23 @@ int offload_segment(const uint8_t *frame, size_t len, const struct offload_hdr *
 		    size_t out_cap, size_t headroom, size_t tailroom, size_t *lens, size_t max_segs,
 		    size_t *stride);
 
-/* One frame as received: where it is and how long. */
+/* One frame as received: where it is, how long, and whether its TCP or UDP
+ * checksum was left partial (offload_partial_at holds for it). */
 struct offload_frame {
 	uint8_t *data;
 	size_t len;
+	bool csum_partial;
 };
 
 /*
  * Starting at frames[first], find how many consecutive frames form one
  * super-frame: segments of one TCP flow, or (if udp) datagrams of one UDP
  * flow. Same headers but for lengths, IDs, sequence numbers and checksums,
- * every segment's own IPv4 header and TCP or UDP checksums right, IPv4 IDs
- * counting up by one unless DF is set, all payloads gso_size long but the
- * last, at most OFFLOAD_MAX_COALESCE frames; for TCP also contiguous sequence
- * numbers and no flags but ACK (PSH on the last). first must be below n.
+ * every segment's own IPv4 header and TCP or UDP checksums right (or left
+ * partial), IPv4 IDs counting up by one unless DF is set, all payloads
+ * gso_size long but the last, at most OFFLOAD_MAX_COALESCE frames; for TCP
+ * also contiguous sequence numbers and no flags but ACK (PSH on the last).
+ * first must be below n.
  * Returns the count (1 when the frame cannot be coalesced). For a count above
  * 1, writes into hdr the merged headers (*hdr_len bytes, at most
  * OFFLOAD_MAX_HEADERS) and into vnet the header to write before them; the

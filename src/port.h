@@ -29,8 +29,9 @@
 enum port_counter {
 	TAP_RX_FRAMES, TAP_RX_BYTES, TAP_TX_FRAMES, TAP_TX_BYTES,
 	DROP_NO_SESSION, DROP_TAP_WRITE, DROP_BAD_MAC1, DROP_BAD_HANDSHAKE, DROP_UNEXPECTED,
-	DROP_TAP_OFFLOAD,
+	DROP_TAP_OFFLOAD, DROP_BAD_PARTIAL,
 	HANDSHAKES_SENT, HANDSHAKES_DONE, RX_KEEPALIVES, TAP_SUPER_READ, TAP_SUPER_WRITTEN,
+	PARTIAL_SENT, PARTIAL_RECEIVED,
 	PORT_COUNTER_COUNT,
 };
 
@@ -72,7 +73,6 @@ struct vport {
 	struct proto_seal seal_run[SEGMENTS_MAX]; /* a super-frame's segments, sealed together */
 	struct offload_frame *rx_frames; /* decrypted, waiting to be written to the TAP */
 	size_t rx_frame_count;
-	struct iovec wiov[OFFLOAD_MAX_COALESCE + 2];
 	size_t buf_size;
 	struct session session;
 	struct timers timers;

@@ -10,8 +10,9 @@
 static const char *const counter_names[PORT_COUNTER_COUNT] = {
 	"frames", "bytes", "frames", "bytes",
 	"tx_no_session", "tap_write", "bad_mac1", "bad_handshake", "unexpected",
-	"tap_bad_offload",
+	"tap_bad_offload", "bad_partial_csum",
 	"sent", "completed", "keepalives", "super_frames_read", "super_frames_written",
+	"partial_csums_sent", "partial_csums_received",
 };
 
 static void show_list(FILE *out, const char *title, const uint64_t *v, int from, int to)
@@ -65,7 +66,7 @@ int port_show(const char *request, FILE *out, void *arg, struct control_more *mo
 			vp->rx_session[r]);
 	for (int e = 1; e < WIRE_ERR_COUNT; e++)
 		fprintf(out, " %s=%" PRIu64, wire_error_name((enum wire_error)e), vp->rx_header[e]);
-	for (int c = DROP_NO_SESSION; c <= DROP_TAP_OFFLOAD; c++)
+	for (int c = DROP_NO_SESSION; c <= DROP_BAD_PARTIAL; c++)
 		fprintf(out, " %s=%" PRIu64, counter_names[c], vp->count[c]);
 	fprintf(out, " udp_tx_errors=%" PRIu64 " udp_rx_errors=%" PRIu64 " control_dropped=%" PRIu64,
 		vp->tx.errors, vp->udp_rx_errors, vp->control_dropped);
@@ -76,9 +77,12 @@ int port_show(const char *request, FILE *out, void *arg, struct control_more *mo
 	fputc('\n', out);
 	fprintf(out, "  keepalives received: %" PRIu64 "\n", vp->count[RX_KEEPALIVES]);
 	fprintf(out, "  offload: %s super_frames_read=%" PRIu64 " super_frames_written=%" PRIu64
-		     " gso_sends=%" PRIu64 " gso_fallbacks=%" PRIu64 " udp=%s\n",
+		     " gso_sends=%" PRIu64 " gso_fallbacks=%" PRIu64 " udp=%s",
 		vp->opt.no_offload ? "off" : "on", vp->count[TAP_SUPER_READ],
 		vp->count[TAP_SUPER_WRITTEN], vp->tx.gso_sends, vp->tx.gso_fallbacks,
 		vp->tap_uso ? "on" : "off");
+	for (int c = PARTIAL_SENT; c <= PARTIAL_RECEIVED; c++)
+		fprintf(out, " %s=%" PRIu64, counter_names[c], vp->count[c]);
+	fputc('\n', out);
 	return 0;
 }

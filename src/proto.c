@@ -155,6 +155,15 @@ size_t proto_seal_data(struct session *s, uint8_t *msg, size_t frame_len, uint64
 	return one.len;
 }
 
+/* A data message's nonce: its flags, three zero bytes, its counter (little
+ * endian). Without flags this is Noise's transport nonce; with them, a flag
+ * changed on the way makes the tag wrong. */
+static void data_nonce(uint8_t nonce[NOISE_NONCE_LEN], uint8_t flags, uint64_t counter)
+{
+	noise_nonce(nonce, counter);
+	nonce[0] = flags;
+}
+
 /* At most PROTO_SEAL_RUN_MAX messages: each takes its keypair and counter in
  * turn, as proto_seal_data would, then the cipher seals them together. */
 static void seal_run(struct session *s, struct proto_seal *run, size_t n, uint64_t now_ms)
@@ -173,7 +182,7 @@ static void seal_run(struct session *s, struct proto_seal *run, size_t n, uint64
 		if (ps->why != SESSION_OK)
 			continue;
 		jobs[m].key = kp->send_key;
-		noise_nonce(jobs[m].nonce, counters[m]);
+		data_nonce(jobs[m].nonce, ps->flags, counters[m]);
 		jobs[m].buf = ps->msg + WIRE_DATA_HEADER_LEN;
 		jobs[m].len = ps->frame_len;
 		kps[m] = kp;
@@ -187,7 +196,7 @@ static void seal_run(struct session *s, struct proto_seal *run, size_t n, uint64
 			ps->why = SESSION_CRYPTO_ERROR;
 			continue;
 		}
-		wire_encode_data_header(ps->msg, kps[k]->remote_index, counters[k]);
+		wire_encode_data_header(ps->msg, ps->flags, kps[k]->remote_index, counters[k]);
 		ps->len = WIRE_DATA_HEADER_LEN + ps->frame_len + NOISE_TAG_LEN;
 	}
 }
@@ -227,7 +236,7 @@ void proto_open_data_check(struct session *s, struct proto_open *run, size_t n, 
 		if (op->result != SESSION_OK)
 			continue;
 		jobs[m].key = kp->recv_key;
-		noise_nonce(jobs[m].nonce, op->d.counter);
+		data_nonce(jobs[m].nonce, op->d.flags, op->d.counter);
 		jobs[m].buf = op->d.ciphertext;
 		jobs[m].len = op->d.ciphertext_len;
 		which[m++] = i;

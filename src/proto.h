@@ -115,6 +115,7 @@ size_t proto_seal_data(struct session *s, uint8_t *msg, size_t frame_len, uint64
 struct proto_seal {
 	uint8_t *msg; /* as proto_seal_data's */
 	size_t frame_len;
+	uint8_t flags; /* WIRE_DATA_*: sent in the header, bound by the nonce */
 	size_t len;		 /* set: the message length, or 0 if not sealed */
 	enum session_result why; /* set: SESSION_OK, or why not */
 };

@@ -261,12 +261,15 @@ static void queue_sealed(struct vport *vp, const struct proto_seal *ps)
 	}
 	vp->count[TAP_RX_FRAMES]++;
 	vp->count[TAP_RX_BYTES] += ps->frame_len;
+	if (ps->flags & WIRE_DATA_CSUM_PARTIAL)
+		vp->count[PARTIAL_SENT]++;
 }
 
-static void queue_frame(struct vport *vp, const uint8_t *frame, size_t len)
+/* flags: WIRE_DATA_CSUM_PARTIAL if the frame's checksum is left partial. */
+static void queue_frame(struct vport *vp, const uint8_t *frame, size_t len, uint8_t flags)
 {
 	uint8_t *msg = arena_room(vp, WIRE_DATA_OVERHEAD + len);
-	struct proto_seal ps = { .msg = msg, .frame_len = len };
+	struct proto_seal ps = { .msg = msg, .frame_len = len, .flags = flags };
 
 	memcpy(msg + WIRE_DATA_HEADER_LEN, frame, len);
 	if (frame_ok(vp, msg, len)) {
@@ -301,7 +304,9 @@ static void queue_super_frame(struct vport *vp, const uint8_t *frame, size_t len
 		uint8_t *msg = vp->arena + vp->arena_used + (size_t)i * stride;
 
 		if (frame_ok(vp, msg, vp->seg_lens[i]))
-			run[m++] = (struct proto_seal){ .msg = msg, .frame_len = vp->seg_lens[i] };
+			run[m++] = (struct proto_seal){ .msg = msg,
+							.frame_len = vp->seg_lens[i],
+							.flags = WIRE_DATA_CSUM_PARTIAL };
 	}
 	proto_seal_data_run(&vp->session, run, m, vp->now_ms);
 	for (size_t k = 0; k < m; k++)
@@ -309,9 +314,26 @@ static void queue_super_frame(struct vport *vp, const uint8_t *frame, size_t len
 	vp->arena_used += (size_t)n * stride;
 }
 
+/* A frame the kernel left a checksum to finish in: sent as it is if the
+ * receiver will find the checksum where the kernel says it is
+ * (offload_partial_at), finished here if not. Returns the frame's flags, or
+ * -1 if it cannot be sent. */
+static int partial_or_finished(uint8_t *frame, size_t len, const struct offload_hdr *h)
+{
+	struct offload_hdr at;
+
+	if (offload_partial_at(frame, len, &at) && at.csum_start == h->csum_start &&
+	    at.csum_offset == h->csum_offset)
+		return WIRE_DATA_CSUM_PARTIAL;
+	if (offload_finish_csum(frame, len, h->csum_start, h->csum_offset) != OFFLOAD_OK)
+		return -1;
+	return 0;
+}
+
 static void take_tap_read(struct vport *vp, uint8_t *buf, size_t len)
 {
 	struct offload_hdr h;
+	int flags = 0;
 
 	if (!vp->opt.no_offload) {
 		if (len < OFFLOAD_VNET_HDR_LEN) {
@@ -325,13 +347,14 @@ static void take_tap_read(struct vport *vp, uint8_t *buf, size_t len)
 			queue_super_frame(vp, buf, len, &h);
 			return;
 		}
-		if ((h.flags & OFFLOAD_F_NEEDS_CSUM) &&
-		    offload_finish_csum(buf, len, h.csum_start, h.csum_offset) != OFFLOAD_OK) {
+		if (h.flags & OFFLOAD_F_NEEDS_CSUM)
+			flags = partial_or_finished(buf, len, &h);
+		if (flags < 0) {
 			vp->count[DROP_TAP_OFFLOAD]++;
 			return;
 		}
 	}
-	queue_frame(vp, buf, len);
+	queue_frame(vp, buf, len, (uint8_t)flags);
 }
 
 static void on_tap(struct vport *vp)
@@ -390,13 +413,14 @@ static void on_resp(struct vport *vp, const uint8_t *msg, size_t len)
 	send_keepalive(vp);
 }
 
-static void tap_write(struct vport *vp, int iov_count, size_t frames, size_t bytes)
+static void tap_write(struct vport *vp, const struct iovec *iov, int iov_count, size_t frames,
+		      size_t bytes)
 {
 	ssize_t want = 0, n;
 
 	for (int i = 0; i < iov_count; i++)
-		want += (ssize_t)vp->wiov[i].iov_len;
-	n = writev(vp->tap_fd, vp->wiov, iov_count);
+		want += (ssize_t)iov[i].iov_len;
+	n = writev(vp->tap_fd, iov, iov_count);
 	if (n != want) {
 		vp->count[DROP_TAP_WRITE] += frames;
 		return;
@@ -413,49 +437,74 @@ static void deliver_pending(struct vport *vp)
 	static const uint8_t plain[OFFLOAD_VNET_HDR_LEN];
 	uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
 	const struct offload_frame *f = vp->rx_frames;
+	struct iovec wiov[OFFLOAD_MAX_COALESCE + 2];
 	size_t i = 0;
 
 	while (i < vp->rx_frame_count) {
 		size_t hdr_len = 0, bytes = 0;
 		size_t k = offload_coalesce_next(f, vp->rx_frame_count, i, vp->tap_uso, vnet,
 						 hdr, &hdr_len);
+		struct offload_hdr at;
 		int iov = 0;
 
 		if (k == 1) {
-			vp->wiov[iov++] = (struct iovec){ (void *)plain, sizeof(plain) };
-			vp->wiov[iov++] = (struct iovec){ f[i].data, f[i].len };
+			/* A partial checksum goes on for the kernel to finish (deliver
+			 * checked that offload_partial_at finds it). */
+			bool partial = f[i].csum_partial &&
+				       offload_partial_at(f[i].data, f[i].len, &at);
+
+			if (partial)
+				offload_hdr_encode(vnet, &at);
+			wiov[iov++] = (struct iovec){ partial ? vnet : (void *)plain, sizeof(vnet) };
+			wiov[iov++] = (struct iovec){ f[i].data, f[i].len };
 			bytes = f[i].len;
 		} else {
-			vp->wiov[iov++] = (struct iovec){ vnet, sizeof(vnet) };
-			vp->wiov[iov++] = (struct iovec){ hdr, hdr_len };
+			wiov[iov++] = (struct iovec){ vnet, sizeof(vnet) };
+			wiov[iov++] = (struct iovec){ hdr, hdr_len };
 			for (size_t j = i; j < i + k; j++) {
-				vp->wiov[iov++] = (struct iovec){ f[j].data + hdr_len, f[j].len - hdr_len };
+				wiov[iov++] =
+					(struct iovec){ f[j].data + hdr_len, f[j].len - hdr_len };
 				bytes += f[j].len;
 			}
 			vp->count[TAP_SUPER_WRITTEN]++;
 		}
-		tap_write(vp, iov, k, bytes);
+		tap_write(vp, wiov, iov, k, bytes);
 		i += k;
 	}
 	vp->rx_frame_count = 0;
 }
 
-static void deliver(struct vport *vp, uint8_t *frame, size_t len)
+/* A decrypted frame, with its data message's flags (WIRE_DATA_*). */
+static void deliver(struct vport *vp, uint8_t *frame, size_t len, uint8_t flags)
 {
 	enum frame_verdict v = frame_check(frame, len, (unsigned)vp->opt.mtu);
+	bool partial = flags & WIRE_DATA_CSUM_PARTIAL;
+	struct offload_hdr at;
 
 	if (v != FRAME_OK) {
 		vp->rx_frame[v]++;
 		return;
 	}
+	/* Only a TCP or UDP frame can have a partial checksum; the kernel must
+	 * not be told to finish one anywhere else. */
+	if (partial && !offload_partial_at(frame, len, &at)) {
+		vp->count[DROP_BAD_PARTIAL]++;
+		return;
+	}
+	vp->count[PARTIAL_RECEIVED] += partial;
 	if (vp->opt.no_offload) {
-		vp->wiov[0] = (struct iovec){ frame, len };
-		tap_write(vp, 1, 1, len);
+		struct iovec one = { frame, len };
+
+		if (partial &&
+		    offload_finish_csum(frame, len, at.csum_start, at.csum_offset) != OFFLOAD_OK)
+			vp->count[DROP_BAD_PARTIAL]++;
+		else
+			tap_write(vp, &one, 1, 1, len);
 		return;
 	}
 	if (vp->rx_frame_count == RX_FRAMES_MAX)
 		deliver_pending(vp);
-	vp->rx_frames[vp->rx_frame_count++] = (struct offload_frame){ frame, len };
+	vp->rx_frames[vp->rx_frame_count++] = (struct offload_frame){ frame, len, partial };
 }
 
 /* Data messages received one after another: their tags are checked together
@@ -484,7 +533,7 @@ static void open_run(struct vport *vp, struct data_run *run)
 		if (frame_len == 0)
 			vp->count[RX_KEEPALIVES]++;
 		else
-			deliver(vp, frame, frame_len);
+			deliver(vp, frame, frame_len, run->ops[i].d.flags);
 	}
 	run->n = 0;
 }

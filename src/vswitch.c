@@ -100,21 +100,25 @@ static void flush(struct vswitch *sw)
 
 /* msg holds headroom, frame_len bytes of frame and room for the tag; it is
  * sealed with the frames to p sent next to it (a GRO run forwarded to one
- * port: their keystreams are made together), at the latest by flush. */
-static void send_sealed(struct vswitch *sw, struct port *p, uint8_t *msg, size_t frame_len)
+ * port: their keystreams are made together), at the latest by flush. flags
+ * (WIRE_DATA_*) are the sender's, passed on. */
+static void send_sealed(struct vswitch *sw, struct port *p, uint8_t *msg, size_t frame_len,
+			uint8_t flags)
 {
 	if (sw->seal_count > 0 && (sw->seal_port != p || sw->seal_count == PROTO_SEAL_RUN_MAX))
 		seal_flush(sw);
 	sw->seal_port = p;
-	sw->seal_run[sw->seal_count++] = (struct proto_seal){ .msg = msg, .frame_len = frame_len };
+	sw->seal_run[sw->seal_count++] =
+		(struct proto_seal){ .msg = msg, .frame_len = frame_len, .flags = flags };
 }
 
-static void send_copy(struct vswitch *sw, struct port *p, const uint8_t *frame, size_t len)
+static void send_copy(struct vswitch *sw, struct port *p, const uint8_t *frame, size_t len,
+		      uint8_t flags)
 {
 	uint8_t *msg = pool_get(sw);
 
 	memcpy(msg + WIRE_DATA_HEADER_LEN, frame, len);
-	send_sealed(sw, p, msg, len);
+	send_sealed(sw, p, msg, len, flags);
 }
 
 /* ---- endpoints ---- */
@@ -363,7 +367,8 @@ out:
 	proto_incoming_wipe(&in);
 }
 
-static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, size_t len)
+static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, size_t len,
+			  uint8_t flags)
 {
 	uint32_t in_slot = switch_slot_of(sw, in), out_slot;
 	enum frame_verdict v = frame_check(frame, len, (unsigned)sw->opt.mtu);
@@ -392,12 +397,12 @@ static void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, s
 	switch (mactable_forward(sw->macs, frame_dst(frame), in_slot, sw->now_ms, &out_slot)) {
 	case FWD_UNICAST:
 		/* The frame already sits behind data-header headroom: seal it in place. */
-		send_sealed(sw, &sw->ports[out_slot], frame - WIRE_DATA_HEADER_LEN, len);
+		send_sealed(sw, &sw->ports[out_slot], frame - WIRE_DATA_HEADER_LEN, len, flags);
 		break;
 	case FWD_FLOOD:
 		for (uint32_t i = 0; i < sw->connected_count; i++)
 			if (sw->connected[i] != in_slot)
-				send_copy(sw, &sw->ports[sw->connected[i]], frame, len);
+				send_copy(sw, &sw->ports[sw->connected[i]], frame, len, flags);
 		break;
 	case FWD_FILTER:
 		in->st.drop[DROP_FILTERED]++;
@@ -434,7 +439,7 @@ static void on_opened(struct vswitch *sw, struct port *p, struct proto_open *op,
 		p->st.rx_keepalives++;
 		return;
 	}
-	forward_frame(sw, p, frame, frame_len);
+	forward_frame(sw, p, frame, frame_len, op->d.flags);
 }
 
 static void open_run(struct vswitch *sw, struct data_run *run)
@@ -556,7 +561,7 @@ static void on_tick(struct vswitch *sw)
 		if (due & TIMER_PEER_DEAD)
 			port_disconnect(sw, p, "expired: no packet for 30 s");
 		else if ((due & TIMER_SEND_KEEPALIVE) && session_send_keypair(&p->session, sw->now_ms))
-			send_sealed(sw, p, pool_get(sw), 0);
+			send_sealed(sw, p, pool_get(sw), 0, 0);
 	}
 	if (sw->now_ms - sw->last_age_ms >= 1000) {
 		mactable_expire(sw->macs, sw->now_ms);

@@ -20,35 +20,40 @@ const char *wire_error_name(enum wire_error e)
 	return (unsigned)e < WIRE_ERR_COUNT ? error_names[e] : "unknown";
 }
 
-static enum wire_error read_header(struct cursor *c, enum wire_type *type)
+/* Sets *type and *flags (a data message's; zero for the others). */
+static enum wire_error read_header(struct cursor *c, enum wire_type *type, uint8_t *flags)
 {
 	uint8_t version = cursor_u8(c);
 	uint8_t t = cursor_u8(c);
-	uint16_t reserved = cursor_u16le(c);
+	uint8_t reserved0 = cursor_u8(c);
+	uint8_t reserved1 = cursor_u8(c);
+	uint8_t known = t == WIRE_DATA ? WIRE_DATA_FLAGS_KNOWN : 0;
 
 	if (c->failed)
 		return WIRE_ERR_SHORT;
 	if (version != WIRE_VERSION)
 		return WIRE_ERR_VERSION;
-	if (reserved != 0)
+	if ((reserved0 & (uint8_t)~known) != 0 || reserved1 != 0)
 		return WIRE_ERR_RESERVED;
 	if (t != WIRE_HANDSHAKE_INIT && t != WIRE_HANDSHAKE_RESP && t != WIRE_DATA)
 		return WIRE_ERR_TYPE;
 	*type = (enum wire_type)t;
+	*flags = reserved0;
 	return WIRE_OK;
 }
 
 enum wire_error wire_peek(const uint8_t *buf, size_t len, enum wire_type *type)
 {
 	struct cursor c = cursor_init(buf, len);
+	uint8_t flags;
 
-	return read_header(&c, type);
+	return read_header(&c, type, &flags);
 }
 
-static enum wire_error expect_header(struct cursor *c, enum wire_type want)
+static enum wire_error expect_header(struct cursor *c, enum wire_type want, uint8_t *flags)
 {
 	enum wire_type type;
-	enum wire_error err = read_header(c, &type);
+	enum wire_error err = read_header(c, &type, flags);
 
 	if (err != WIRE_OK)
 		return err;
@@ -58,7 +63,8 @@ static enum wire_error expect_header(struct cursor *c, enum wire_type want)
 enum wire_error wire_decode_init(const uint8_t *buf, size_t len, struct wire_init *out)
 {
 	struct cursor c = cursor_init(buf, len);
-	enum wire_error err = expect_header(&c, WIRE_HANDSHAKE_INIT);
+	uint8_t flags;
+	enum wire_error err = expect_header(&c, WIRE_HANDSHAKE_INIT, &flags);
 
 	if (err != WIRE_OK)
 		return err;
@@ -74,7 +80,8 @@ enum wire_error wire_decode_init(const uint8_t *buf, size_t len, struct wire_ini
 enum wire_error wire_decode_resp(const uint8_t *buf, size_t len, struct wire_resp *out)
 {
 	struct cursor c = cursor_init(buf, len);
-	enum wire_error err = expect_header(&c, WIRE_HANDSHAKE_RESP);
+	uint8_t flags;
+	enum wire_error err = expect_header(&c, WIRE_HANDSHAKE_RESP, &flags);
 
 	if (err != WIRE_OK)
 		return err;
@@ -91,7 +98,7 @@ enum wire_error wire_decode_resp(const uint8_t *buf, size_t len, struct wire_res
 enum wire_error wire_decode_data(uint8_t *buf, size_t len, struct wire_data *out)
 {
 	struct cursor c = cursor_init(buf, len);
-	enum wire_error err = expect_header(&c, WIRE_DATA);
+	enum wire_error err = expect_header(&c, WIRE_DATA, &out->flags);
 
 	if (err != WIRE_OK)
 		return err;
@@ -107,11 +114,12 @@ enum wire_error wire_decode_data(uint8_t *buf, size_t len, struct wire_data *out
 	return WIRE_OK;
 }
 
-static void put_header(uint8_t *out, enum wire_type type)
+static void put_header(uint8_t *out, enum wire_type type, uint8_t flags)
 {
 	out[0] = WIRE_VERSION;
 	out[1] = (uint8_t)type;
-	put_u16le(out + 2, 0);
+	out[2] = flags;
+	out[3] = 0;
 }
 
 static void mac1_compute(uint8_t mac1[WIRE_MAC1_LEN], const uint8_t *msg, size_t len,
@@ -127,7 +135,7 @@ size_t wire_encode_init(uint8_t *out, size_t cap, uint32_t sender_index, const u
 
 	if (cap < WIRE_INIT_LEN || noise_len != WIRE_INIT_NOISE_LEN)
 		return 0;
-	put_header(out, WIRE_HANDSHAKE_INIT);
+	put_header(out, WIRE_HANDSHAKE_INIT, 0);
 	put_u32le(out + WIRE_HEADER_LEN, sender_index);
 	memcpy(out + WIRE_HEADER_LEN + WIRE_INDEX_LEN, noise_msg, noise_len);
 	mac1_compute(out + mac1_at, out, mac1_at, mac1_key);
@@ -142,7 +150,7 @@ size_t wire_encode_resp(uint8_t *out, size_t cap, uint32_t sender_index, uint32_
 
 	if (cap < WIRE_RESP_LEN || noise_len != WIRE_RESP_NOISE_LEN)
 		return 0;
-	put_header(out, WIRE_HANDSHAKE_RESP);
+	put_header(out, WIRE_HANDSHAKE_RESP, 0);
 	put_u32le(out + WIRE_HEADER_LEN, sender_index);
 	put_u32le(out + WIRE_HEADER_LEN + WIRE_INDEX_LEN, receiver_index);
 	memcpy(out + WIRE_HEADER_LEN + 2 * WIRE_INDEX_LEN, noise_msg, noise_len);
@@ -150,10 +158,10 @@ size_t wire_encode_resp(uint8_t *out, size_t cap, uint32_t sender_index, uint32_
 	return WIRE_RESP_LEN;
 }
 
-void wire_encode_data_header(uint8_t out[WIRE_DATA_HEADER_LEN], uint32_t receiver_index,
-			     uint64_t counter)
+void wire_encode_data_header(uint8_t out[WIRE_DATA_HEADER_LEN], uint8_t flags,
+			     uint32_t receiver_index, uint64_t counter)
 {
-	put_header(out, WIRE_DATA);
+	put_header(out, WIRE_DATA, flags);
 	put_u32le(out + WIRE_HEADER_LEN, receiver_index);
 	put_u64le(out + WIRE_HEADER_LEN + WIRE_INDEX_LEN, counter);
 }

@@ -2,10 +2,11 @@
  * wire — every vswitch message, encoded and decoded byte by byte as
  * docs/protocol.md describes. Pure. All constants of the wire format live here.
  *
- * Every message starts with a 4-byte header: version, type, two reserved zero
- * bytes. Integers are little endian. Decoders check the version, the type and
- * the exact length before anything else, and return views into the datagram
- * (no copies); they never read past len.
+ * Every message starts with a 4-byte header: version, type, two reserved
+ * bytes (zero, but for a data message's flags). Integers are little endian.
+ * Decoders check the version, the type and the exact length before anything
+ * else, and return views into the datagram (no copies); they never read past
+ * len.
  */
 #ifndef VSWITCH_WIRE_H
 #define VSWITCH_WIRE_H
@@ -28,6 +29,14 @@ enum wire_type {
 	WIRE_HANDSHAKE_RESP = 2,
 	WIRE_DATA = 3,
 };
+
+/* A data message's flags: the first reserved byte of its header; the second
+ * stays zero. The flags are also the first byte of the message's nonce, so
+ * the tag covers them (docs/protocol.md). */
+/* The frame's TCP or UDP checksum field holds only the pseudo-header sum: the
+ * receiver (or its kernel) completes it. */
+#define WIRE_DATA_CSUM_PARTIAL 0x01
+#define WIRE_DATA_FLAGS_KNOWN WIRE_DATA_CSUM_PARTIAL
 
 /* The initiator's handshake payload: a timestamp (seconds and nanoseconds, big
  * endian, as TAI64N) that only grows, so a replayed initiation is refused. */
@@ -66,7 +75,7 @@ enum wire_error {
 	WIRE_ERR_VERSION,  /* unknown version */
 	WIRE_ERR_TYPE,     /* unknown type */
 	WIRE_ERR_LENGTH,   /* wrong length for its type */
-	WIRE_ERR_RESERVED, /* reserved bytes not zero */
+	WIRE_ERR_RESERVED, /* reserved bytes not zero (or unknown data flags) */
 	WIRE_ERR_COUNT,
 };
 const char *wire_error_name(enum wire_error e);
@@ -85,6 +94,7 @@ struct wire_resp {
 	size_t mac1_offset;
 };
 struct wire_data {
+	uint8_t flags; /* WIRE_DATA_* */
 	uint32_t receiver_index;
 	uint64_t counter;
 	uint8_t *ciphertext;   /* frame then tag, decrypted in place */
@@ -107,8 +117,8 @@ size_t wire_encode_resp(uint8_t *out, size_t cap, uint32_t sender_index, uint32_
 			const uint8_t mac1_key[NOISE_KEY_LEN]);
 /* Writes the data header in front of an already sealed payload: out must have
  * WIRE_DATA_HEADER_LEN bytes free. */
-void wire_encode_data_header(uint8_t out[WIRE_DATA_HEADER_LEN], uint32_t receiver_index,
-			     uint64_t counter);
+void wire_encode_data_header(uint8_t out[WIRE_DATA_HEADER_LEN], uint8_t flags,
+			     uint32_t receiver_index, uint64_t counter);
 
 /*
  * mac1: a keyed BLAKE2b-128 over the message up to the mac1 field, keyed with

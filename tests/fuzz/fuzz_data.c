@@ -9,8 +9,9 @@
  * and a second copy must be refused as a replay), one byte flipped or the
  * message cut short (it must be refused, whatever byte or length), or both
  * (ditto). The position and the length come from bits 3-7 and the frame.
- * The bytes before each message are the caller's and must come back as they
- * were.
+ * The frame's third byte, if odd, has the message sealed with a flag
+ * (WIRE_DATA_CSUM_PARTIAL), which a flip must not get past either. The bytes
+ * before each message are the caller's and must come back as they were.
  */
 #include "fuzz.h"
 
@@ -91,7 +92,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	msg_len = WIRE_DATA_OVERHEAD + frame_len;
 	msg = message_buf(msg_len);
 	memcpy(msg + WIRE_DATA_HEADER_LEN, frame, frame_len);
-	check(proto_seal_data(&a, msg, frame_len, NOW_MS, &why) == msg_len);
+	if (frame_len > 2 && (frame[2] & 1)) { /* with a flag, which the tag covers */
+		struct proto_seal ps = { .msg = msg,
+					 .frame_len = frame_len,
+					 .flags = WIRE_DATA_CSUM_PARTIAL };
+
+		proto_seal_data_run(&a, &ps, 1, NOW_MS);
+		check(ps.len == msg_len && msg[2] == WIRE_DATA_CSUM_PARTIAL);
+	} else {
+		check(proto_seal_data(&a, msg, frame_len, NOW_MS, &why) == msg_len);
+	}
 	check_headroom(msg);
 	/* Where to flip or cut: from the control byte's high bits and the
 	 * frame's first bytes, anywhere in the message; flips also hit the

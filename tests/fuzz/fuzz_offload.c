@@ -1,14 +1,16 @@
 /*
  * libFuzzer target for offload.c. The input is a virtio_net_hdr (10 bytes, as
  * a TAP device hands it over) followed by one frame. The frame's checksum is
- * finished on a copy; the frame is cut into segments (headroom, tailroom and
- * segment limit come from bits of the header's hdr_len) and the segments are
- * coalesced again (a merged group, cut again, must give the same segments
- * back); then the frame bytes are read as a list of pieces ([u16
+ * finished on a copy, and where offload_partial_at finds one is checked
+ * against a parser of our own; the frame is cut into segments (headroom,
+ * tailroom and segment limit come from bits of the header's hdr_len) and the
+ * segments are coalesced again (a merged group, cut again, must give the same
+ * segments back); then the frame bytes are read as a list of pieces ([u16
  * length][bytes]...) and those are coalesced too, their checksums first made
  * right when the header's gso_size is odd (random bytes would almost never
- * get past the checksum test to the merge rules). Every buffer is an
- * exact-size heap copy, so that any read past an end is caught.
+ * get past the checksum test to the merge rules), or taken as left partial
+ * (nothing to check) when it is 2 modulo 4. Every buffer is an exact-size
+ * heap copy, so that any read past an end is caught.
  */
 #include "fuzz.h"
 
@@ -143,24 +145,41 @@ static void fix_csums(uint8_t *f, size_t len)
 	put_csum(f + v.csum_at, sum || v.proto == 6 ? sum : 0xffff);
 }
 
-/* Is byte i of a recut segment allowed to differ from the piece it came from?
- * Only what cutting rewrites from nothing: an IPv4 ID and header checksum when
- * DF made IDs free, and a checksum the piece wrote another way (none in UDP,
- * or TCP's 0x0000 for 0xffff). */
-static bool may_differ(const uint8_t *piece, const struct naive_view *v, size_t i)
+/* Where offload_partial_at finds a frame's checksum is where our own parser
+ * does, in a frame that ends with its IP packet. */
+static void fuzz_partial_at(const uint8_t *frame, size_t len)
 {
+	struct offload_hdr h;
+	struct naive_view v;
+
+	if (!offload_partial_at(frame, len, &h))
+		return;
+	check(naive_parse(frame, len, &v) && v.end == len);
+	check(h.flags == OFFLOAD_F_NEEDS_CSUM && h.gso_type == OFFLOAD_GSO_NONE);
+	check(h.csum_start == v.l4 && (size_t)h.csum_start + h.csum_offset == v.csum_at);
+}
+
+/* Is byte i of a recut segment (its checksum finished if the piece's was)
+ * allowed to differ from the piece it came from? Only what cutting rewrites
+ * from nothing: an IPv4 ID and header checksum when DF made IDs free, and a
+ * checksum the piece wrote another way (none in UDP, or TCP's 0x0000 for
+ * 0xffff) or left partial with any value in it. */
+static bool may_differ(const struct offload_frame *fr, const struct naive_view *v, size_t i)
+{
+	const uint8_t *piece = fr->data;
 	uint16_t csum = (uint16_t)(piece[v->csum_at] << 8 | piece[v->csum_at + 1]);
 
 	if (v->v4 && (piece[v->l3 + 6] & 0x40) &&
 	    (i == v->l3 + 4 || i == v->l3 + 5 || i == v->l3 + 10 || i == v->l3 + 11))
 		return true;
 	return (i == v->csum_at || i == v->csum_at + 1) &&
-	       (csum == 0 || (v->proto == 6 && csum == 0xffff));
+	       (fr->csum_partial || csum == 0 || (v->proto == 6 && csum == 0xffff));
 }
 
 /* Headers and payloads joined into the super-frame the TAP would get, cut
- * again: the same frames come back, byte for byte if they were segments just
- * cut (exact), else but for what may_differ allows. */
+ * again: the same frames come back (their checksums left partial, so finished
+ * where the frames' were not), byte for byte if they were segments just cut
+ * (exact), else but for what may_differ allows. */
 static void recut(const struct offload_frame *fr, size_t count, const struct offload_hdr *h,
 		  const uint8_t *hdr, size_t hdr_len, bool exact)
 {
@@ -180,15 +199,20 @@ static void recut(const struct offload_frame *fr, size_t count, const struct off
 	check(offload_segment(joined, total, h, out, count * (hdr_len + h->gso_size), 0, 0, lens,
 			      count, &stride) == (int)count);
 	for (size_t k = 0; k < count; k++) {
-		const uint8_t *seg = out + k * stride;
+		uint8_t *seg = out + k * stride;
+		struct offload_hdr p;
 		struct naive_view v;
 
 		check(lens[k] == fr[k].len);
+		check(offload_partial_at(seg, lens[k], &p));
+		if (!fr[k].csum_partial)
+			check(offload_finish_csum(seg, lens[k], p.csum_start, p.csum_offset) ==
+			      OFFLOAD_OK);
 		if (memcmp(seg, fr[k].data, lens[k]) == 0)
 			continue;
 		check(!exact && naive_parse(fr[k].data, fr[k].len, &v));
 		for (size_t i = 0; i < lens[k]; i++)
-			check(seg[i] == fr[k].data[i] || may_differ(fr[k].data, &v, i));
+			check(seg[i] == fr[k].data[i] || may_differ(&fr[k], &v, i));
 	}
 	free(out);
 	free(joined);
@@ -254,7 +278,8 @@ static void fuzz_segment(const uint8_t *frame, size_t len, const struct offload_
 		check(hdr + joined + plen <= len);
 		check(memcmp(seg + hdr, frame + hdr + joined, plen) == 0);
 		joined += plen;
-		fr[i] = (struct offload_frame){ seg, lens[i] };
+		fr[i] = (struct offload_frame){ seg, lens[i], true };
+		fuzz_partial_at(seg, lens[i]);
 	}
 	{
 		/* A segment is a super-frame of one segment: cutting it gives it back. */
@@ -275,8 +300,9 @@ out:
 }
 
 /* The bytes as [u16 big-endian length][bytes]... frames, each its own copy,
- * with their checksums made right if fix is set. */
-static void fuzz_pieces(const uint8_t *p, size_t len, bool fix)
+ * with their checksums made right if fix is set, or taken as left partial if
+ * partial is. */
+static void fuzz_pieces(const uint8_t *p, size_t len, bool fix, bool partial)
 {
 	struct offload_frame fr[FUZZ_MAX_PIECES];
 	size_t n = 0;
@@ -288,7 +314,7 @@ static void fuzz_pieces(const uint8_t *p, size_t len, bool fix)
 		len -= 2;
 		if (piece > len)
 			piece = len;
-		fr[n] = (struct offload_frame){ dup_bytes(p, piece), piece };
+		fr[n] = (struct offload_frame){ dup_bytes(p, piece), piece, partial };
 		if (fix)
 			fix_csums(fr[n].data, piece);
 		n++;
@@ -311,7 +337,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - OFFLOAD_VNET_HDR_LEN;
 	offload_hdr_decode(data, &h);
 	fuzz_finish(frame, len, &h);
+	fuzz_partial_at(frame, len);
 	fuzz_segment(frame, len, &h);
-	fuzz_pieces(frame, len, h.gso_size & 1);
+	fuzz_pieces(frame, len, h.gso_size & 1, (h.gso_size & 3) == 2);
 	return 0;
 }

@@ -69,7 +69,9 @@ static void check_data(uint8_t *buf, size_t len)
 	/* The ciphertext is written in place when decrypted: touch every byte. */
 	for (size_t i = 0; i < d.ciphertext_len; i++)
 		d.ciphertext[i] ^= 0x5a;
-	wire_encode_data_header(hdr, d.receiver_index, d.counter);
+	if (d.flags & (uint8_t)~WIRE_DATA_FLAGS_KNOWN)
+		abort();
+	wire_encode_data_header(hdr, d.flags, d.receiver_index, d.counter);
 	if (memcmp(hdr, buf, sizeof(hdr)) != 0)
 		abort();
 }

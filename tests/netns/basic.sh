@@ -385,11 +385,26 @@ send_file() {
 }
 
 check_transfer() {
-	local bps
+	local bps sent0 got2 got3
 	head -c $((24 << 20)) /dev/urandom >"$TMP/payload"
+	sent0=$(offload_count p1 partial_csums_sent)
+	got2=$(offload_count p2 partial_csums_received)
+	got3=$(offload_count p3 partial_csums_received)
 	send_file p1 p2 "${OVL4[p2]}"        # offload to offload
 	send_file p1 p3 "${OVL4[p3]}"        # offload to per-frame
 	send_file p3 p1 "${OVL6[p1]}"        # per-frame to offload, over IPv6
+	# p1's segments leave with their checksums partial: p2 hands them on to its
+	# kernel, p3 (no offloads) finishes them itself, and its kernel checks them.
+	note "partial checksums: p1 sent $sent0 -> $(offload_count p1 partial_csums_sent)," \
+		"p2 received $got2 -> $(offload_count p2 partial_csums_received)," \
+		"p3 received $got3 -> $(offload_count p3 partial_csums_received)"
+	(($(offload_count p1 partial_csums_sent) > sent0 + 16000)) ||
+		bad "p1 sent its segments with full checksums"
+	(($(offload_count p2 partial_csums_received) > got2)) || bad "p2 received no partial checksum"
+	(($(offload_count p3 partial_csums_received) > got3)) || bad "p3 received no partial checksum"
+	(($(offload_count p3 partial_csums_sent) == 0)) || bad "p3 (no offloads) sent partial checksums"
+	(($(port_drop p2 bad_partial_csum) == 0 && $(port_drop p3 bad_partial_csum) == 0)) ||
+		bad "partial checksums dropped as bad_partial_csum"
 	# IPv6 with a hop-by-hop options header (a socket option) on every segment,
 	# 264 bytes long: as long as the largest CALIPSO label makes it.
 	local bad0 read0

@@ -279,6 +279,29 @@ static uint8_t *dup_frame(const uint8_t *f, size_t len)
 	return p;
 }
 
+/*
+ * A frame whose proto (TCP or UDP) checksum is left partial, as offload_segment
+ * leaves them: the field holds the pseudo-header sum, offload_partial_at
+ * finds it where the layout says, and finished, the checksum verifies.
+ */
+static bool partial_ok(const uint8_t *f, size_t len, const struct layout *l, uint8_t proto)
+{
+	size_t l4_len = len - l->l4, off = proto == PROTO_UDP ? 6 : TCP_CSUM_AT;
+	struct offload_hdr h;
+	uint8_t *copy;
+	bool ok;
+
+	if (get16(f + l->l4 + off) != naive_fold(naive_pseudo(f, l, proto, l4_len)) ||
+	    !offload_partial_at(f, len, &h) || h.flags != OFFLOAD_F_NEEDS_CSUM ||
+	    h.gso_type != OFFLOAD_GSO_NONE || h.csum_start != l->l4 || h.csum_offset != off)
+		return false;
+	copy = dup_frame(f, len);
+	ok = offload_finish_csum(copy, len, h.csum_start, h.csum_offset) == OFFLOAD_OK &&
+	     l4_csum_ok(copy, l, proto, l4_len) && get16(copy + l->l4 + off) != 0;
+	free(copy);
+	return ok;
+}
+
 static int setup(void **state)
 {
 	uint32_t x = 0x9e3779b9;
@@ -763,8 +786,8 @@ static void check_segment(int id, const uint8_t *seg, size_t seg_len, const uint
 			 tcp[TCP_FLAGS_AT], flags);
 	check(memcmp(tcp + 14, stcp + 14, 2) == 0, id);
 	check(memcmp(tcp + 18, stcp + 18, l->hdr - l->l4 - 18) == 0, id);
-	if (!l4_csum_ok(seg, l, PROTO_TCP, tcp_len))
-		fail_msg("case %d: segment %zu: TCP checksum does not verify", id, i);
+	if (!partial_ok(seg, seg_len, l, PROTO_TCP))
+		fail_msg("case %d: segment %zu: TCP checksum not left partial", id, i);
 	check(memcmp(seg + l->hdr, sup + l->hdr + i * mss, plen) == 0, id);
 }
 
@@ -971,7 +994,7 @@ static void run_rt_case(const struct rt_case *c)
 	r = offload_segment(in, len, &h, out, out_cap, 0, 0, lens, n, &stride);
 	check(r == (int)n, c->id);
 	for (size_t k = 0; k < n; k++)
-		fr[k] = (struct offload_frame){ out + k * stride, lens[k] };
+		fr[k] = (struct offload_frame){ out + k * stride, lens[k], true };
 	while (i < n) {
 		size_t hdr_len = 0, want, got;
 
@@ -1027,6 +1050,8 @@ enum co_mut {
 	CM_BAD_IP_CSUM, /* a bit of the IPv4 header checksum flipped */
 	CM_NO_DF,       /* every segment without DF (IP IDs count up by one) */
 	CM_NO_DF_ID,    /* ... and the victim's IP ID out of step */
+	CM_PARTIAL,     /* every segment's TCP checksum left partial (none checked) */
+	CM_PARTIAL_BAD_IP, /* ... and the victim's IPv4 header checksum wrong */
 };
 
 struct co_case {
@@ -1152,6 +1177,14 @@ static const struct co_case co_cases[] = {
 	{ 91, false, false, 20, 10, 0, 17, CM_NO_DF_ID, 0, 17 },
 	{ 92, false, false, 4, 100, 1, 1, CM_NO_DF_ID, 0, 1 },
 	{ 93, false, false, 4, 100, 2, 1, CM_NO_DF_ID, 0, 2 },
+	/* A checksum left partial by the sender is not there to check yet: its
+	 * field holds the pseudo-header sum, which would fail as a full one. */
+	{ 94, false, false, 4, 100, 0, 0, CM_PARTIAL, 0, 4 },
+	{ 95, true, true, 4, 100, 0, 2, CM_PARTIAL, 0, 4 },
+	{ 96, true, false, 20, 1400, 0, 19, CM_PARTIAL, 0, 20 },
+	/* The IPv4 header's checksum is still the sender's and still checked. */
+	{ 97, false, false, 4, 100, 0, 2, CM_PARTIAL_BAD_IP, 0, 2 },
+	{ 98, false, true, 4, 100, 0, 0, CM_PARTIAL_BAD_IP, 0, 1 },
 };
 
 /* Mutations of the victim's spec; the rest are made after building. */
@@ -1223,6 +1256,7 @@ static void build_train(struct train *t, const struct co_case *c)
 		s.ip_id = (uint16_t)(0xfff0 + k);
 		if (c->mut == CM_NO_DF || c->mut == CM_NO_DF_ID)
 			s.frag = 0;
+		s.partial = c->mut == CM_PARTIAL || c->mut == CM_PARTIAL_BAD_IP;
 		if (k == c->victim && c->mut == CM_NO_DF_ID)
 			s.ip_id = (uint16_t)(s.ip_id + 2);
 		s.payload = pattern + k * c->mss % 4096;
@@ -1235,9 +1269,9 @@ static void build_train(struct train *t, const struct co_case *c)
 			len = t->lay[k].end - 1;
 		if (k == c->victim && c->mut == CM_BAD_CSUM)
 			super_buf[t->lay[k].end - 1] ^= 1;
-		if (k == c->victim && c->mut == CM_BAD_IP_CSUM)
+		if (k == c->victim && (c->mut == CM_BAD_IP_CSUM || c->mut == CM_PARTIAL_BAD_IP))
 			super_buf[t->lay[k].l3 + 10] ^= 0x40;
-		t->fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len };
+		t->fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len, s.partial };
 	}
 }
 
@@ -1280,8 +1314,8 @@ static void test_qinq(void **state)
 
 		assert_memory_equal(seg, qinq, 22); /* MACs and both tags */
 		assert_true(ipv4_csum_ok(seg, &seg_lay));
-		assert_true(l4_csum_ok(seg, &seg_lay, PROTO_TCP, lens[i] - seg_lay.l4));
-		fr[i] = (struct offload_frame){ seg, lens[i] };
+		assert_true(partial_ok(seg, lens[i], &seg_lay, PROTO_TCP));
+		fr[i] = (struct offload_frame){ seg, lens[i], true };
 	}
 	assert_int_equal(offload_coalesce_next(fr, (size_t)n, 0, true, vnet, hdr, &hdr_len), 4);
 	assert_int_equal(hdr_len, seg_lay.l4 + (lay.hdr - lay.l4));
@@ -1391,7 +1425,7 @@ static void random_round(int id)
 		fail_msg("random %d: segment returned %d, want %zu", id, r, n);
 	check_segments(id, out, out_cap, lens, n, stride, headroom, tailroom, in, &l, &s, mss);
 	for (size_t k = 0; k < n; k++) {
-		fr[k] = (struct offload_frame){ out + k * stride + headroom, lens[k] };
+		fr[k] = (struct offload_frame){ out + k * stride + headroom, lens[k], true };
 		plen[k] = lens[k] - l.hdr;
 		seg_flags[k] = s.flags;
 		if (k + 1 < n)
@@ -1483,7 +1517,7 @@ static int cut_udp(int id, const uint8_t *frame, size_t len, uint16_t mss, uint8
 	for (int i = 0; i < n; i++) {
 		uint8_t *copy = dup_frame(out + (size_t)i * stride, lens[i]);
 
-		fr[i] = (struct offload_frame){ copy, lens[i] };
+		fr[i] = (struct offload_frame){ copy, lens[i], true };
 	}
 	free(lens);
 	free(out);
@@ -1572,8 +1606,7 @@ static void run_uso_case(const struct uso_case *c)
 			check(get16(f + l.l3 + 4) == (uint16_t)(c->ip_id + i), c->id);
 			check(ipv4_csum_ok(f, &sl), c->id);
 		}
-		check(get16(f + l.l4 + UDP_CSUM_AT) != 0, c->id);
-		check(l4_csum_ok(f, &sl, PROTO_UDP, UDP_LEN + plen), c->id);
+		check(partial_ok(f, fr[i].len, &sl, PROTO_UDP), c->id);
 	}
 	if (n > 0)
 		check(off == c->payload, c->id);
@@ -1587,8 +1620,8 @@ static void test_uso_table(void **state)
 		run_uso_case(&uso_cases[i]);
 }
 
-/* A datagram whose checksum comes out zero is sent with 0xffff: zero in UDP
- * says "no checksum". */
+/* A datagram whose checksum comes out zero is finished as 0xffff: zero in
+ * UDP says "no checksum". */
 static void test_uso_zero_csum(void **state)
 {
 	static uint8_t payload[100];
@@ -1610,13 +1643,17 @@ static void test_uso_zero_csum(void **state)
 	s.partial = true;
 	len = build_udp(super_buf, &s, false, &l);
 	assert_int_equal(cut_udp(0, super_buf, len, 1000, OFFLOAD_GSO_UDP_L4, fr, 1), 1);
+	assert_true(partial_ok(fr[0].data, fr[0].len, &l, PROTO_UDP));
+	assert_int_equal(offload_finish_csum(fr[0].data, fr[0].len, (uint16_t)l.l4, UDP_CSUM_AT),
+			 OFFLOAD_OK);
 	assert_int_equal(get16(fr[0].data + l.l4 + UDP_CSUM_AT), 0xffff);
 	assert_true(l4_csum_ok(fr[0].data, &l, PROTO_UDP, UDP_LEN + 100));
 	free_frames(fr, 1);
 }
 
 /* Merged headers and payloads, cut again, give back the same datagrams byte
- * for byte: the kernel does the same cut. */
+ * for byte, once the checksums are finished where the originals' were: the
+ * kernel does the same cut. */
 static void check_recut(int id, const struct offload_frame *fr, size_t count,
 			const uint8_t vnet[OFFLOAD_VNET_HDR_LEN], const uint8_t *hdr,
 			size_t hdr_len)
@@ -1638,7 +1675,14 @@ static void check_recut(int id, const struct offload_frame *fr, size_t count,
 	n = cut_udp(id, join_buf, at, h.gso_size, h.gso_type, again, OFFLOAD_MAX_COALESCE);
 	check(n == (int)count, id);
 	for (size_t k = 0; k < count; k++) {
+		struct offload_hdr p;
+
 		check(again[k].len == fr[k].len, id);
+		check(offload_partial_at(again[k].data, again[k].len, &p), id);
+		if (!fr[k].csum_partial)
+			check(offload_finish_csum(again[k].data, again[k].len, p.csum_start,
+						  p.csum_offset) == OFFLOAD_OK,
+			      id);
 		check(memcmp(again[k].data, fr[k].data, fr[k].len) == 0, id);
 	}
 	free_frames(again, count);
@@ -1778,7 +1822,7 @@ static void test_udp_coalesce_refusals(void **state)
 			}
 			if (victim && m == UC_UDP_LEN) /* one byte of payload outside UDP */
 				put16(super_buf + l.l4 + 4, get16(super_buf + l.l4 + 4) - 1);
-			fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len };
+			fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len, false };
 		}
 		got = offload_coalesce_next(fr, 4, 0, true, vnet, hdr, &hdr_len);
 		if (got != cases[c].want)
@@ -1805,7 +1849,7 @@ static void test_udp_ip_limit(void **state)
 		s.ip_id = (uint16_t)k;
 		s.payload_len = 1400;
 		len = build_udp(super_buf, &s, false, &l);
-		fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len };
+		fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len, false };
 	}
 	assert_int_equal(offload_coalesce_next(fr, 50, 0, true, vnet, hdr, &hdr_len), want4);
 	assert_int_equal(get16(hdr + ETH_LEN + 2), IP4_LEN + UDP_LEN + want4 * 1400);
@@ -1835,7 +1879,7 @@ static void test_v6_options_round_trip(void **state)
 	n = offload_segment(super_buf, len, &h, out, 8 * (l.hdr + 1000), 0, 0, lens, 8, &stride);
 	assert_int_equal(n, 5);
 	for (int i = 0; i < n; i++)
-		fr[i] = (struct offload_frame){ out + (size_t)i * stride, lens[i] };
+		fr[i] = (struct offload_frame){ out + (size_t)i * stride, lens[i], true };
 	assert_int_equal(offload_coalesce_next(fr, 5, 0, true, vnet, hdr, &hdr_len), 5);
 	check_merged(1, fr, 0, 5, &l, vnet, hdr, hdr_len);
 	free(out);
@@ -1844,11 +1888,82 @@ static void test_v6_options_round_trip(void **state)
 	n = cut_udp(2, super_buf, len, 1000, OFFLOAD_GSO_UDP_L4, fr, 8);
 	assert_int_equal(n, 5);
 	for (int i = 0; i < n; i++)
-		assert_true(l4_csum_ok(fr[i].data, &l, PROTO_UDP, fr[i].len - l.l4));
+		assert_true(partial_ok(fr[i].data, fr[i].len, &l, PROTO_UDP));
 	assert_int_equal(offload_coalesce_next(fr, 5, 0, true, vnet, hdr, &hdr_len), 5);
 	assert_int_equal(hdr_len, l.hdr);
 	check_recut(2, fr, 5, vnet, hdr, hdr_len);
 	free_frames(fr, 5);
+}
+
+/* Where a receiver finds a checksum left partial: in TCP or UDP over IPv4 or
+ * IPv6, VLAN tags and IPv6 options followed. Anything else is refused, and so
+ * is a frame with bytes after its IP packet (the kernel would sum them too). */
+static void test_partial_at(void **state)
+{
+	enum { PA_NONE, PA_PAD, PA_TRUNC, PA_ARP, PA_MF, PA_ICMP, PA_ROUTING };
+	static const struct {
+		int id;
+		bool v6, vlan, v6_ext;
+		uint8_t proto;
+		int mut;
+		bool want;
+	} cases[] = {
+		{ 1, false, false, false, PROTO_TCP, PA_NONE, true },
+		{ 2, true, true, false, PROTO_TCP, PA_NONE, true },
+		{ 3, false, true, false, PROTO_UDP, PA_NONE, true },
+		{ 4, true, false, true, PROTO_TCP, PA_NONE, true },
+		{ 5, true, false, true, PROTO_UDP, PA_NONE, true },
+		{ 6, false, false, false, PROTO_TCP, PA_PAD, false },
+		{ 7, true, false, false, PROTO_UDP, PA_PAD, false },
+		{ 8, false, false, false, PROTO_TCP, PA_TRUNC, false },
+		{ 9, true, true, false, PROTO_UDP, PA_TRUNC, false },
+		{ 10, false, false, false, PROTO_TCP, PA_ARP, false },
+		{ 11, false, false, false, PROTO_UDP, PA_MF, false },
+		{ 12, false, true, false, PROTO_TCP, PA_ICMP, false },
+		{ 13, true, false, true, PROTO_TCP, PA_ROUTING, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int id = cases[i].id, mut = cases[i].mut;
+		struct spec s = base_spec(cases[i].v6);
+		struct offload_hdr h;
+		struct layout l;
+		size_t len;
+		uint8_t *f;
+		bool got;
+
+		s.vlan = cases[i].vlan;
+		s.v6_ext = cases[i].v6_ext;
+		s.payload = pattern + 11;
+		s.payload_len = 300;
+		s.partial = true;
+		s.pad = mut == PA_PAD ? 6 : 0;
+		if (mut == PA_MF)
+			s.frag |= IP_MF;
+		len = cases[i].proto == PROTO_UDP ? build_udp(super_buf, &s, false, &l)
+						  : build(super_buf, &s, &l);
+		if (mut == PA_TRUNC)
+			len = l.end - 1;
+		if (mut == PA_ARP)
+			put16(super_buf + 12, 0x0806);
+		if (mut == PA_ICMP)
+			super_buf[l.l3 + 9] = 1;
+		if (mut == PA_ROUTING)
+			super_buf[l.l3 + 6] = 43;
+		f = dup_frame(super_buf, len);
+		got = offload_partial_at(f, len, &h);
+		check(got == cases[i].want, id);
+		if (got) {
+			size_t off = cases[i].proto == PROTO_UDP ? UDP_CSUM_AT : TCP_CSUM_AT;
+
+			check(h.flags == OFFLOAD_F_NEEDS_CSUM, id);
+			check(h.gso_type == OFFLOAD_GSO_NONE && h.hdr_len == 0 && h.gso_size == 0, id);
+			check(h.csum_start == l.l4 && h.csum_offset == off, id);
+			check(partial_ok(f, len, &l, cases[i].proto), id);
+		}
+		free(f);
+	}
 }
 
 int main(void)
@@ -1873,6 +1988,7 @@ int main(void)
 		cmocka_unit_test(test_udp_coalesce_refusals),
 		cmocka_unit_test(test_udp_ip_limit),
 		cmocka_unit_test(test_v6_options_round_trip),
+		cmocka_unit_test(test_partial_at),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -178,6 +178,56 @@ static void test_wrong_switch_key_gets_bad_mac1(void **state)
 	noise_wipe(&pi.hs);
 }
 
+/* Seal frame on from with flags; returns the message length (0 if refused). */
+static size_t seal_flagged(struct node *from, uint8_t *msg, const char *frame, size_t len,
+			   uint8_t flags, uint64_t now)
+{
+	struct proto_seal ps = { .msg = msg, .frame_len = len, .flags = flags };
+
+	memcpy(msg + WIRE_DATA_HEADER_LEN, frame, len);
+	proto_seal_data_run(&from->session, &ps, 1, now);
+	return ps.len;
+}
+
+/* A data message's flags travel in its header and are bound by its nonce: they
+ * arrive as sent, and a flag set or cleared on the way makes the tag wrong. */
+static void test_flags_are_authenticated(void **state)
+{
+	static uint8_t room[PROTO_DATA_HEADROOM + WIRE_DATA_OVERHEAD + MAX_FRAME];
+	uint8_t *msg = room + PROTO_DATA_HEADROOM, *opened;
+	struct proto_initiation pi = { 0 };
+	struct wire_data d;
+	size_t n, len;
+
+	(void)state;
+	handshake(&pi, 1000, 0x11111111, 0x22220001);
+	assert_int_equal(transfer(&port, &sw, "", 0, 1000, &len), SESSION_OK);
+
+	n = seal_flagged(&port, msg, "partial", 7, WIRE_DATA_CSUM_PARTIAL, 1001);
+	assert_int_equal(n, 7 + WIRE_DATA_OVERHEAD);
+	assert_int_equal(msg[2], WIRE_DATA_CSUM_PARTIAL);
+	assert_int_equal(wire_decode_data(msg, n, &d), WIRE_OK);
+	assert_int_equal(d.flags, WIRE_DATA_CSUM_PARTIAL);
+	assert_int_equal(proto_open_data(&sw.session, &d, 1001, &opened, &len), SESSION_OK);
+	assert_int_equal(len, 7);
+	assert_memory_equal(opened, "partial", 7);
+
+	for (int set = 0; set < 2; set++) {
+		uint8_t flags = set ? 0 : WIRE_DATA_CSUM_PARTIAL;
+
+		n = seal_flagged(&port, msg, "tampered", 8, flags, 1002);
+		assert_int_equal(n, 8 + WIRE_DATA_OVERHEAD);
+		msg[2] ^= WIRE_DATA_CSUM_PARTIAL;
+		assert_int_equal(wire_decode_data(msg, n, &d), WIRE_OK);
+		assert_int_equal(d.flags, flags ^ WIRE_DATA_CSUM_PARTIAL);
+		assert_int_equal(proto_open_data(&sw.session, &d, 1002, &opened, &len),
+				 SESSION_BAD_AUTH);
+	}
+	/* The refused messages took no counter from the receiver: traffic goes on. */
+	assert_int_equal(transfer(&port, &sw, "after", 5, 1003, &len), SESSION_OK);
+	noise_wipe(&pi.hs);
+}
+
 static void test_tampered_init_is_refused(void **state)
 {
 	struct proto_initiation pi = { 0 };
@@ -441,7 +491,7 @@ static size_t seal_alone(struct session *s, uint8_t *msg, size_t len, uint64_t n
 		  : SESSION_NO_KEY;
 	if (*why != SESSION_OK)
 		return 0;
-	wire_encode_data_header(msg, kp->remote_index, counter);
+	wire_encode_data_header(msg, 0, kp->remote_index, counter);
 	return len + WIRE_DATA_OVERHEAD;
 }
 
@@ -529,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_handshake_then_data),
 		cmocka_unit_test(test_rekey_keeps_traffic_flowing),
 		cmocka_unit_test(test_wrong_switch_key_gets_bad_mac1),
+		cmocka_unit_test(test_flags_are_authenticated),
 		cmocka_unit_test(test_tampered_init_is_refused),
 		cmocka_unit_test(test_unexpected_response_is_refused),
 		cmocka_unit_test(test_replayed_data_is_refused),

@@ -157,7 +157,7 @@ static void test_data_round_trip(void **state)
 		assert_non_null(msg);
 		for (size_t j = WIRE_DATA_HEADER_LEN; j < len; j++)
 			msg[j] = (uint8_t)j;
-		wire_encode_data_header(msg, RECEIVER_INDEX, DATA_COUNTER);
+		wire_encode_data_header(msg, 0, RECEIVER_INDEX, DATA_COUNTER);
 		assert_header(msg, WIRE_DATA);
 		assert_int_equal(msg[4], 0xd4);
 		assert_int_equal(msg[7], 0xa1);
@@ -169,10 +169,18 @@ static void test_data_round_trip(void **state)
 		assert_int_equal(wire_peek(msg, len, &type), WIRE_OK);
 		assert_int_equal(type, WIRE_DATA);
 		assert_int_equal(wire_decode_data(msg, len, &d), WIRE_OK);
+		assert_int_equal(d.flags, 0);
 		assert_int_equal(d.receiver_index, RECEIVER_INDEX);
 		assert_true(d.counter == DATA_COUNTER);
 		assert_ptr_equal(d.ciphertext, msg + WIRE_DATA_HEADER_LEN);
 		assert_int_equal(d.ciphertext_len, payloads[i] + NOISE_TAG_LEN);
+		/* Flags go in the first reserved byte and come back out. */
+		wire_encode_data_header(msg, WIRE_DATA_CSUM_PARTIAL, RECEIVER_INDEX, DATA_COUNTER);
+		assert_int_equal(msg[2], WIRE_DATA_CSUM_PARTIAL);
+		assert_int_equal(msg[3], 0);
+		assert_int_equal(wire_decode_data(msg, len, &d), WIRE_OK);
+		assert_int_equal(d.flags, WIRE_DATA_CSUM_PARTIAL);
+		assert_true(d.counter == DATA_COUNTER);
 		free(msg);
 	}
 }
@@ -190,7 +198,7 @@ static void test_data_extremes(void **state)
 			uint8_t msg[WIRE_DATA_OVERHEAD] = { 0 };
 			struct wire_data d;
 
-			wire_encode_data_header(msg, indices[j], counters[i]);
+			wire_encode_data_header(msg, 0, indices[j], counters[i]);
 			assert_int_equal(wire_decode_data(msg, sizeof(msg), &d), WIRE_OK);
 			assert_true(d.counter == counters[i]);
 			assert_int_equal(d.receiver_index, indices[j]);
@@ -329,6 +337,14 @@ static const struct header_case header_cases[] = {
 	{ 24, { 1, 3, 0, 0 }, L_DATA, { WIRE_OK, WIRE_ERR_TYPE, WIRE_ERR_TYPE, WIRE_OK } },
 	/* The data length is right for nothing else, and an init is a valid data length. */
 	{ 25, { 1, 3, 0, 0 }, L_INIT, { WIRE_OK, WIRE_ERR_TYPE, WIRE_ERR_TYPE, WIRE_OK } },
+	/* A data message's first reserved byte holds its flags: the known ones
+	 * pass, any other bit, the second byte, and flags on a handshake do not. */
+	{ 26, { 1, 3, WIRE_DATA_CSUM_PARTIAL, 0 }, L_DATA,
+	  { WIRE_OK, WIRE_ERR_TYPE, WIRE_ERR_TYPE, WIRE_OK } },
+	{ 27, { 1, 3, 2, 0 }, L_DATA, ALL(WIRE_ERR_RESERVED) },
+	{ 28, { 1, 3, 0x81, 0 }, L_DATA, ALL(WIRE_ERR_RESERVED) },
+	{ 29, { 1, 3, WIRE_DATA_CSUM_PARTIAL, 1 }, L_DATA, ALL(WIRE_ERR_RESERVED) },
+	{ 30, { 1, 2, WIRE_DATA_CSUM_PARTIAL, 0 }, L_RESP, ALL(WIRE_ERR_RESERVED) },
 };
 
 static void test_header_table(void **state)
@@ -389,7 +405,7 @@ static void test_data_lengths(void **state)
 	static const size_t big[] = { max - 1, max, max + 1, max + 2, 65535, 65536 };
 
 	(void)state;
-	wire_encode_data_header(hdr, RECEIVER_INDEX, DATA_COUNTER);
+	wire_encode_data_header(hdr, 0, RECEIVER_INDEX, DATA_COUNTER);
 	for (size_t len = 0; len <= WIRE_DATA_OVERHEAD + 1; len++) {
 		enum wire_error want = len < WIRE_HEADER_LEN	 ? WIRE_ERR_SHORT
 				       : len < WIRE_DATA_OVERHEAD ? WIRE_ERR_LENGTH
