@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	gcc make clang libclang-rt-14-dev pkg-config git
 	libsodium-dev libssl-dev libcmocka-dev
-	iproute2 iputils-ping tcpdump iperf3 nftables procps strace xxd
+	iproute2 iputils-ping tcpdump iperf3 nftables procps strace xxd ethtool
 )
 
 missing=()

@@ -19,6 +19,12 @@
 #define IPV6_HOP_BY_HOP 0
 #define IPV6_DEST_OPTS 60
 #define IPV6_OPTS_MAX 4 /* option headers followed before giving up */
+#define IPV4_OPT_END 0
+#define IPV4_OPT_NOP 1
+#define IPV4_OPT_LSRR 0x83 /* loose source route */
+#define IPV4_OPT_SSRR 0x89 /* strict source route */
+#define IPV6_OPT_PAD1 0
+#define IPV6_OPT_HOME_ADDRESS 0xc9
 #define TCP_MIN_LEN 20
 #define TCP_FIN 0x01
 #define TCP_PSH 0x08
@@ -201,6 +207,44 @@ static bool is_l4(uint8_t proto)
 	return proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_;
 }
 
+/* A source route makes the pseudo-header's destination the route's last hop,
+ * not the header's: frames with one (or options we cannot read) are not ours
+ * to cut, merge or leave partial. */
+static bool ipv4_options_ok(const uint8_t *opt, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && opt[i] != IPV4_OPT_END) {
+		if (opt[i] == IPV4_OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (opt[i] == IPV4_OPT_LSRR || opt[i] == IPV4_OPT_SSRR || i + 1 >= len ||
+		    opt[i + 1] < 2 || opt[i + 1] > len - i)
+			return false;
+		i += opt[i + 1];
+	}
+	return true;
+}
+
+/* The same for IPv6's home address option (the pseudo-header's source) in a
+ * destination options header: hdr points at its len bytes. */
+static bool ipv6_dest_opts_ok(const uint8_t *hdr, size_t len)
+{
+	size_t i = 2;
+
+	while (i < len) {
+		if (hdr[i] == IPV6_OPT_PAD1) {
+			i++;
+			continue;
+		}
+		if (hdr[i] == IPV6_OPT_HOME_ADDRESS || i + 1 >= len || hdr[i + 1] > len - i - 2)
+			return false;
+		i += 2 + (size_t)hdr[i + 1];
+	}
+	return true;
+}
+
 static bool parse_ip(const uint8_t *f, size_t len, struct l4_view *v)
 {
 	const uint8_t *ip = f + v->l3;
@@ -214,7 +258,8 @@ static bool parse_ip(const uint8_t *f, size_t len, struct l4_view *v)
 		total = get16(ip + 2);
 		/* No fragments: a fragment's L4 header may be elsewhere. */
 		if (ihl < IPV4_MIN_LEN || total < ihl || v->l3 + total > len || !is_l4(ip[9]) ||
-		    (get16(ip + IPV4_FRAG_AT) & 0x3fff) != 0)
+		    (get16(ip + IPV4_FRAG_AT) & 0x3fff) != 0 ||
+		    !ipv4_options_ok(ip + IPV4_MIN_LEN, ihl - IPV4_MIN_LEN))
 			return false;
 		v->proto = ip[9];
 		v->l4 = v->l3 + ihl;
@@ -222,27 +267,37 @@ static bool parse_ip(const uint8_t *f, size_t len, struct l4_view *v)
 		return true;
 	}
 	/* Hop-by-hop and destination options (up to OFFLOAD_IPV6_OPTS_MAX bytes)
-	 * are followed. A routing header would change the checksum's
-	 * destination and a fragment header the payload's place: frames with
-	 * them are not merged, and a super-frame with them is refused. */
+	 * are followed. A routing header or a home address option would change
+	 * the checksum's addresses and a fragment header the payload's place:
+	 * frames with them are not merged, and a super-frame with them is
+	 * refused. */
 	if (len < v->l3 + IPV6_LEN || ip[0] >> 4 != 6)
 		return false;
 	v->proto = ip[6];
 	v->l4 = v->l3 + IPV6_LEN;
 	v->end = v->l4 + get16(ip + 4);
 	for (int k = 0; k < IPV6_OPTS_MAX; k++) {
+		size_t hdr_len;
+
 		if (v->proto != IPV6_HOP_BY_HOP && v->proto != IPV6_DEST_OPTS)
 			break;
 		if (len < v->l4 + 2)
 			return false;
+		hdr_len = ((size_t)f[v->l4 + 1] + 1) * 8;
+		if (v->proto == IPV6_DEST_OPTS &&
+		    (len < v->l4 + hdr_len || !ipv6_dest_opts_ok(f + v->l4, hdr_len)))
+			return false;
 		v->proto = f[v->l4];
-		v->l4 += ((size_t)f[v->l4 + 1] + 1) * 8;
+		v->l4 += hdr_len;
 	}
 	return is_l4(v->proto) && v->l4 - v->l3 - IPV6_LEN <= OFFLOAD_IPV6_OPTS_MAX &&
 	       v->l4 <= v->end && v->end <= len;
 }
 
-/* A TCP segment or a UDP datagram whose lengths agree, in an Ethernet frame. */
+/* A TCP segment or a UDP datagram whose lengths agree, in an Ethernet frame.
+ * Through offload_partial_at this decides which frames may travel with a
+ * partial checksum: docs/protocol.md gives these rules, and a receiver drops
+ * a flagged frame that does not meet them, so change both together. */
 static bool parse_l4(const uint8_t *f, size_t len, struct l4_view *v)
 {
 	uint16_t type;
@@ -318,6 +373,14 @@ static size_t csum_at(const struct l4_view *v)
 	return v->l4 + (v->proto == IPPROTO_UDP_ ? UDP_CSUM_AT : TCP_CSUM_AT);
 }
 
+/* A checksum left partial holds the pseudo-header sum of the frame's own
+ * addresses and length, folded and not complemented, as the kernel leaves it;
+ * one holding anything else would be finished wrong. */
+static bool partial_seed_ok(const uint8_t *f, const struct l4_view *v)
+{
+	return get16(f + csum_at(v)) == offload_csum_fold(pseudo_sum(f, v, v->end - v->l4));
+}
+
 static void segment_fix(uint8_t *seg, const struct l4_view *v, size_t i, size_t n,
 			uint32_t seq, uint16_t ip_id, size_t payload_len)
 {
@@ -387,7 +450,7 @@ bool offload_partial_at(const uint8_t *frame, size_t len, struct offload_hdr *h)
 {
 	struct l4_view v;
 
-	if (!parse_l4(frame, len, &v) || v.end != len)
+	if (!parse_l4(frame, len, &v) || v.end != len || !partial_seed_ok(frame, &v))
 		return false;
 	*h = (struct offload_hdr){
 		.flags = OFFLOAD_F_NEEDS_CSUM,
@@ -429,7 +492,8 @@ static bool headers_match(const uint8_t *a, const uint8_t *b, const struct l4_vi
  * IPv4 header checksum written anew, which would hide a corrupted segment:
  * like the kernel's GRO, merge only segments whose own checksums are right
  * (a wrong one is written alone and dropped by the receiving stack as usual).
- * A frame whose TCP or UDP checksum was left partial has none to check yet.
+ * A frame whose TCP or UDP checksum was left partial has none to check yet,
+ * only the pseudo-header sum it must hold.
  * A UDP checksum of zero (none in IPv4, invalid in IPv6) is left alone too, as
  * the kernel's GRO does: cut again, the datagram would come out with one. */
 static bool csums_ok(const struct offload_frame *fr, const struct l4_view *v)
@@ -440,7 +504,7 @@ static bool csums_ok(const struct offload_frame *fr, const struct l4_view *v)
 	if (!v->is_v6 && offload_csum_fold(offload_csum_add(0, f + v->l3, v->l4 - v->l3)) != 0xffff)
 		return false;
 	if (fr->csum_partial)
-		return true;
+		return partial_seed_ok(f, v);
 	if (v->proto == IPPROTO_UDP_ && get16(f + csum_at(v)) == 0)
 		return false;
 	return offload_csum_fold(offload_csum_add(pseudo_sum(f, v, l4_len), f + v->l4, l4_len)) ==

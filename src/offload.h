@@ -87,9 +87,12 @@ enum offload_result offload_finish_csum(uint8_t *frame, size_t len, uint16_t csu
  * For a frame whose TCP or UDP checksum is left partial: sets h (NEEDS_CSUM,
  * csum_start, csum_offset; no GSO) from the frame's own headers, and returns
  * true, if it is TCP or UDP over IPv4 or IPv6 as this module reads them (the
- * same as for coalescing) and ends where its IP packet does. A receiver
- * learns where the checksum is this way; a sender leaves a checksum partial
- * only where this agrees with its kernel's header.
+ * same as for coalescing: docs/protocol.md spells it out), ends where its IP
+ * packet does, and its checksum field holds the pseudo-header sum of its own
+ * addresses and length. A receiver learns where the checksum is this way; a
+ * sender leaves a checksum partial only where this agrees with its kernel's
+ * header. What this accepts is part of the wire protocol: widening it would
+ * have new senders flag frames that older receivers drop.
  */
 bool offload_partial_at(const uint8_t *frame, size_t len, struct offload_hdr *h);
 

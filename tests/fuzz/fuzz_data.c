@@ -127,6 +127,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(deliver(&b, msg, msg_len, NULL, 0) != SESSION_OK);
 			msg[places[i]] ^= bit;
 		}
+		/* A flag set or cleared: still a well-formed header, but the tag
+		 * must not match. */
+		msg[2] ^= WIRE_DATA_CSUM_PARTIAL;
+		check(deliver(&b, msg, msg_len, NULL, 0) == SESSION_BAD_AUTH);
+		msg[2] ^= WIRE_DATA_CSUM_PARTIAL;
 		break;
 	case CUT:
 		check(deliver(&b, msg, at, NULL, 0) != SESSION_OK);

@@ -7,9 +7,10 @@
  * segments are coalesced again (a merged group, cut again, must give the same
  * segments back); then the frame bytes are read as a list of pieces ([u16
  * length][bytes]...) and those are coalesced too, their checksums first made
- * right when the header's gso_size is odd (random bytes would almost never
- * get past the checksum test to the merge rules), or taken as left partial
- * (nothing to check) when it is 2 modulo 4. Every buffer is an exact-size
+ * right when the header's gso_size is 1 modulo 4 (random bytes would almost
+ * never get past the checksum test to the merge rules), made right as left
+ * partial (the field holding the pseudo-header sum) when it is 2, and taken
+ * as left partial as they are when it is 3. Every buffer is an exact-size
  * heap copy, so that any read past an end is caught.
  */
 #include "fuzz.h"
@@ -123,9 +124,10 @@ static bool naive_parse(const uint8_t *f, size_t len, struct naive_view *v)
 	return v->end <= len && (v->proto == 6 || v->proto == 17) && v->csum_at + 2 <= v->end;
 }
 
-/* Make an IPv4 header checksum and a TCP or UDP one right, so that random
- * pieces get past the checksum test into the merge rules. */
-static void fix_csums(uint8_t *f, size_t len)
+/* Make an IPv4 header checksum and a TCP or UDP one right (or, if partial,
+ * the pseudo-header sum a partial one holds), so that random pieces get past
+ * the checksum test into the merge rules. */
+static void fix_csums(uint8_t *f, size_t len, bool partial)
 {
 	struct naive_view v;
 	uint64_t pseudo;
@@ -141,6 +143,10 @@ static void fix_csums(uint8_t *f, size_t len)
 		pseudo = naive_fold(0, f + v.l3 + 8, 32);
 	}
 	put_csum(f + v.csum_at, 0);
+	if (partial) {
+		put_csum(f + v.csum_at, naive_fold(pseudo + v.proto + (v.end - v.l4), NULL, 0));
+		return;
+	}
 	sum = (uint16_t)~naive_fold(pseudo + v.proto + (v.end - v.l4), f + v.l4, v.end - v.l4);
 	put_csum(f + v.csum_at, sum || v.proto == 6 ? sum : 0xffff);
 }
@@ -163,7 +169,7 @@ static void fuzz_partial_at(const uint8_t *frame, size_t len)
  * allowed to differ from the piece it came from? Only what cutting rewrites
  * from nothing: an IPv4 ID and header checksum when DF made IDs free, and a
  * checksum the piece wrote another way (none in UDP, or TCP's 0x0000 for
- * 0xffff) or left partial with any value in it. */
+ * 0xffff). */
 static bool may_differ(const struct offload_frame *fr, const struct naive_view *v, size_t i)
 {
 	const uint8_t *piece = fr->data;
@@ -172,8 +178,8 @@ static bool may_differ(const struct offload_frame *fr, const struct naive_view *
 	if (v->v4 && (piece[v->l3 + 6] & 0x40) &&
 	    (i == v->l3 + 4 || i == v->l3 + 5 || i == v->l3 + 10 || i == v->l3 + 11))
 		return true;
-	return (i == v->csum_at || i == v->csum_at + 1) &&
-	       (fr->csum_partial || csum == 0 || (v->proto == 6 && csum == 0xffff));
+	return (i == v->csum_at || i == v->csum_at + 1) && !fr->csum_partial &&
+	       (csum == 0 || (v->proto == 6 && csum == 0xffff));
 }
 
 /* Headers and payloads joined into the super-frame the TAP would get, cut
@@ -300,8 +306,8 @@ out:
 }
 
 /* The bytes as [u16 big-endian length][bytes]... frames, each its own copy,
- * with their checksums made right if fix is set, or taken as left partial if
- * partial is. */
+ * with their checksums made right if fix is set, as left partial if partial
+ * is (both: partial, with the pseudo-header sum made right). */
 static void fuzz_pieces(const uint8_t *p, size_t len, bool fix, bool partial)
 {
 	struct offload_frame fr[FUZZ_MAX_PIECES];
@@ -316,7 +322,7 @@ static void fuzz_pieces(const uint8_t *p, size_t len, bool fix, bool partial)
 			piece = len;
 		fr[n] = (struct offload_frame){ dup_bytes(p, piece), piece, partial };
 		if (fix)
-			fix_csums(fr[n].data, piece);
+			fix_csums(fr[n].data, piece, partial);
 		n++;
 		p += piece;
 		len -= piece;
@@ -339,6 +345,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_finish(frame, len, &h);
 	fuzz_partial_at(frame, len);
 	fuzz_segment(frame, len, &h);
-	fuzz_pieces(frame, len, h.gso_size & 1, (h.gso_size & 3) == 2);
+	fuzz_pieces(frame, len, (h.gso_size & 3) == 1 || (h.gso_size & 3) == 2,
+		    (h.gso_size & 3) >= 2);
 	return 0;
 }

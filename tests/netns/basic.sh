@@ -433,6 +433,47 @@ check_transfer() {
 	((after == before)) || bad "p1 dropped $((after - before)) super-frames with an MSS of 100"
 }
 
+# snmp NAME PROTO FIELD: a counter of /proc/net/snmp in NAME's namespace.
+snmp() {
+	nq "$1" awk -v p="$2:" -v f="$3" '$1 == p && !n { for (i = 2; i <= NF; i++) k[i] = $i; n = 1; next }
+		$1 == p { for (i = 2; i <= NF; i++) if (k[i] == f) print $i }' /proc/net/snmp
+}
+
+# p2 routes the overlay on to a host behind it ("lan2", 10.98.0.0/24) over a
+# link with checksum offload off at both ends: p2's kernel finishes, in
+# software, the checksums p1 left partial, from the virtio header p2's port
+# gave it, and lan2's kernel checks every one (on p2 itself a partial
+# checksum is trusted, so only a hop like this shows a wrong header).
+check_forwarded() {
+	local got0 tcp0 udp0
+	[[ -f $TMP/payload ]] || head -c $((24 << 20)) /dev/urandom >"$TMP/payload"
+	ns_create lan2 || return 1
+	n p2 ip link add lan0 type veth peer name eth0 netns "$(ns lan2)" || return 1
+	n p2 ip addr add 10.98.0.1/24 dev lan0 || return 1
+	nq p2 ip link set lan0 up
+	n lan2 ip addr add 10.98.0.2/24 dev eth0 || return 1
+	nq lan2 ip link set eth0 up
+	n p2 ethtool -K lan0 tx off rx off >/dev/null || bad "cannot turn checksum offload off on p2's lan0"
+	n lan2 ethtool -K eth0 tx off rx off >/dev/null ||
+		bad "cannot turn checksum offload off on lan2's eth0"
+	n lan2 ip route add 10.99.0.0/24 via 10.98.0.1 || return 1
+	n p2 sysctl -qw net.ipv4.ip_forward=1 || return 1
+	n p1 ip route add 10.98.0.0/24 via "${OVL4[p2]}" dev vs0 || return 1
+	wait_for 10 ping_ok p1 10.98.0.2 || bad "p1 cannot reach lan2 through p2"
+	got0=$(offload_count p2 partial_csums_received)
+	tcp0=$(snmp lan2 Tcp InCsumErrors)
+	udp0=$(snmp lan2 Udp InCsumErrors)
+	send_file p1 lan2 10.98.0.2
+	udp_train p1 lan2 10.98.0.2 gso
+	note "p2 partial_csums_received $got0 -> $(offload_count p2 partial_csums_received);" \
+		"lan2 checksum errors: TCP $tcp0 -> $(snmp lan2 Tcp InCsumErrors)," \
+		"UDP $udp0 -> $(snmp lan2 Udp InCsumErrors)"
+	(($(offload_count p2 partial_csums_received) > got0 + 16000)) ||
+		bad "p2 did not receive the transfer with partial checksums"
+	(($(snmp lan2 Tcp InCsumErrors) == tcp0 && $(snmp lan2 Udp InCsumErrors) == udp0)) ||
+		bad "lan2 saw bad checksums"
+}
+
 # offload_count PORT NAME: a field of PORT's "offload:" line.
 offload_count() {
 	port_show "$1" | awk -v k="$2" '$1 == "offload:" { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }'
@@ -830,6 +871,7 @@ check q "large transfers over a 1280-byte path MTU, from a port and from the swi
 check t "a member cannot take another member's MAC" check_mac_spoof
 check u "a replayed handshake initiation is refused and moves nothing" check_replay
 check s "UDP datagrams keep their sizes and bytes through UDP super-frames" check_udp_offload
+check w "a port's host routes the LAN on: checksums left partial come out right" check_forwarded
 check v "drops inside the kernel, behind a stopped daemon, are counted" check_kernel_drops
 check r "clean exit: TAPs removed, status 0, no sanitizer reports" check_clean_exit
 

@@ -1052,6 +1052,8 @@ enum co_mut {
 	CM_NO_DF_ID,    /* ... and the victim's IP ID out of step */
 	CM_PARTIAL,     /* every segment's TCP checksum left partial (none checked) */
 	CM_PARTIAL_BAD_IP, /* ... and the victim's IPv4 header checksum wrong */
+	CM_PARTIAL_BAD_SEED, /* ... and the victim's field not its pseudo-header sum */
+	CM_PARTIAL_MIXED,  /* odd segments partial, even ones complete */
 };
 
 struct co_case {
@@ -1185,6 +1187,13 @@ static const struct co_case co_cases[] = {
 	/* The IPv4 header's checksum is still the sender's and still checked. */
 	{ 97, false, false, 4, 100, 0, 2, CM_PARTIAL_BAD_IP, 0, 2 },
 	{ 98, false, true, 4, 100, 0, 0, CM_PARTIAL_BAD_IP, 0, 1 },
+	/* ... and so is the pseudo-header sum the field must hold: one made
+	 * another way (a source route, a wrong sender) would be finished wrong. */
+	{ 99, false, false, 4, 100, 0, 2, CM_PARTIAL_BAD_SEED, 0, 2 },
+	{ 100, true, false, 4, 100, 0, 0, CM_PARTIAL_BAD_SEED, 0, 1 },
+	/* Partial and complete checksums side by side merge alike. */
+	{ 101, false, false, 6, 100, 0, 0, CM_PARTIAL_MIXED, 0, 6 },
+	{ 102, true, true, 6, 100, 1, 0, CM_PARTIAL_MIXED, 0, 5 },
 };
 
 /* Mutations of the victim's spec; the rest are made after building. */
@@ -1256,7 +1265,8 @@ static void build_train(struct train *t, const struct co_case *c)
 		s.ip_id = (uint16_t)(0xfff0 + k);
 		if (c->mut == CM_NO_DF || c->mut == CM_NO_DF_ID)
 			s.frag = 0;
-		s.partial = c->mut == CM_PARTIAL || c->mut == CM_PARTIAL_BAD_IP;
+		s.partial = c->mut == CM_PARTIAL || c->mut == CM_PARTIAL_BAD_IP ||
+			    c->mut == CM_PARTIAL_BAD_SEED || (c->mut == CM_PARTIAL_MIXED && k % 2);
 		if (k == c->victim && c->mut == CM_NO_DF_ID)
 			s.ip_id = (uint16_t)(s.ip_id + 2);
 		s.payload = pattern + k * c->mss % 4096;
@@ -1271,6 +1281,8 @@ static void build_train(struct train *t, const struct co_case *c)
 			super_buf[t->lay[k].end - 1] ^= 1;
 		if (k == c->victim && (c->mut == CM_BAD_IP_CSUM || c->mut == CM_PARTIAL_BAD_IP))
 			super_buf[t->lay[k].l3 + 10] ^= 0x40;
+		if (k == c->victim && c->mut == CM_PARTIAL_BAD_SEED)
+			super_buf[t->lay[k].l4 + TCP_CSUM_AT + 1] ^= 1;
 		t->fr[k] = (struct offload_frame){ dup_frame(super_buf, len), len, s.partial };
 	}
 }
@@ -1900,7 +1912,11 @@ static void test_v6_options_round_trip(void **state)
  * is a frame with bytes after its IP packet (the kernel would sum them too). */
 static void test_partial_at(void **state)
 {
-	enum { PA_NONE, PA_PAD, PA_TRUNC, PA_ARP, PA_MF, PA_ICMP, PA_ROUTING };
+	enum {
+		PA_NONE, PA_PAD, PA_TRUNC, PA_ARP, PA_MF, PA_ICMP, PA_ROUTING, PA_SEED,
+		PA_IP_NOPS, PA_LSRR, PA_SSRR, PA_IP_OPT_ZERO, PA_IP_OPT_LONG, PA_HAO,
+		PA_DEST_PADS, PA_DEST_OVERRUN,
+	};
 	static const struct {
 		int id;
 		bool v6, vlan, v6_ext;
@@ -1921,11 +1937,26 @@ static void test_partial_at(void **state)
 		{ 11, false, false, false, PROTO_UDP, PA_MF, false },
 		{ 12, false, true, false, PROTO_TCP, PA_ICMP, false },
 		{ 13, true, false, true, PROTO_TCP, PA_ROUTING, false },
+		/* The field must hold the frame's own pseudo-header sum. */
+		{ 14, false, false, false, PROTO_TCP, PA_SEED, false },
+		{ 15, true, true, false, PROTO_UDP, PA_SEED, false },
+		/* Options that move the pseudo-header's addresses, or that do not
+		 * read right, are refused; others are stepped over. */
+		{ 16, false, false, false, PROTO_TCP, PA_IP_NOPS, true },
+		{ 17, false, false, false, PROTO_TCP, PA_LSRR, false },
+		{ 18, false, true, false, PROTO_UDP, PA_SSRR, false },
+		{ 19, false, false, false, PROTO_TCP, PA_IP_OPT_ZERO, false },
+		{ 20, false, false, false, PROTO_TCP, PA_IP_OPT_LONG, false },
+		{ 21, true, false, true, PROTO_TCP, PA_HAO, false },
+		{ 22, true, false, true, PROTO_UDP, PA_DEST_PADS, true },
+		{ 23, true, false, true, PROTO_TCP, PA_DEST_OVERRUN, false },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int id = cases[i].id, mut = cases[i].mut;
+		size_t csum_off = cases[i].proto == PROTO_UDP ? UDP_CSUM_AT : TCP_CSUM_AT;
+		uint8_t route[7] = { mut == PA_LSRR ? 0x83 : 0x89, 7, 4, 10, 0, 0, 9 };
 		struct spec s = base_spec(cases[i].v6);
 		struct offload_hdr h;
 		struct layout l;
@@ -1941,6 +1972,10 @@ static void test_partial_at(void **state)
 		s.pad = mut == PA_PAD ? 6 : 0;
 		if (mut == PA_MF)
 			s.frag |= IP_MF;
+		if (mut >= PA_IP_NOPS && mut <= PA_IP_OPT_LONG)
+			s.ip_opt_len = 8; /* NOPs, some overwritten below */
+		if (mut >= PA_HAO)
+			s.v6_opts[1] = 32; /* a destination options header after hop-by-hop */
 		len = cases[i].proto == PROTO_UDP ? build_udp(super_buf, &s, false, &l)
 						  : build(super_buf, &s, &l);
 		if (mut == PA_TRUNC)
@@ -1951,15 +1986,27 @@ static void test_partial_at(void **state)
 			super_buf[l.l3 + 9] = 1;
 		if (mut == PA_ROUTING)
 			super_buf[l.l3 + 6] = 43;
+		if (mut == PA_SEED)
+			super_buf[l.l4 + csum_off] ^= 0x10;
+		if (mut == PA_LSRR || mut == PA_SSRR) /* a route of one hop, 10.0.0.9 */
+			memcpy(super_buf + l.l3 + IP4_LEN, route, sizeof(route));
+		if (mut == PA_IP_OPT_ZERO) /* a timestamp option of length 0 */
+			memcpy(super_buf + l.l3 + IP4_LEN + 4, (const uint8_t[]){ 0x44, 0 }, 2);
+		if (mut == PA_IP_OPT_LONG) /* ... of 5 bytes, where 4 are left */
+			memcpy(super_buf + l.l3 + IP4_LEN + 4, (const uint8_t[]){ 0x44, 5 }, 2);
+		if (mut == PA_HAO) /* after the header's own PadN: a home address */
+			memcpy(super_buf + l.l3 + IP6_LEN + V6_EXT_LEN + 8,
+			       (const uint8_t[]){ 0xc9, 16 }, 2);
+		if (mut == PA_DEST_OVERRUN) /* an option running past its header */
+			memcpy(super_buf + l.l3 + IP6_LEN + V6_EXT_LEN + 8,
+			       (const uint8_t[]){ 0x1e, 23 }, 2);
 		f = dup_frame(super_buf, len);
 		got = offload_partial_at(f, len, &h);
 		check(got == cases[i].want, id);
 		if (got) {
-			size_t off = cases[i].proto == PROTO_UDP ? UDP_CSUM_AT : TCP_CSUM_AT;
-
 			check(h.flags == OFFLOAD_F_NEEDS_CSUM, id);
 			check(h.gso_type == OFFLOAD_GSO_NONE && h.hdr_len == 0 && h.gso_size == 0, id);
-			check(h.csum_start == l.l4 && h.csum_offset == off, id);
+			check(h.csum_start == l.l4 && h.csum_offset == csum_off, id);
 			check(partial_ok(f, len, &l, cases[i].proto), id);
 		}
 		free(f);
