@@ -112,7 +112,8 @@ int offload_segment(const uint8_t *frame, size_t len, const struct offload_hdr *
 		    size_t *stride);
 
 /* One frame as received: where it is, how long, and whether its TCP or UDP
- * checksum was left partial (offload_partial_at holds for it). */
+ * checksum was left partial (it is merged only if offload_partial_at holds
+ * for it). */
 struct offload_frame {
 	uint8_t *data;
 	size_t len;

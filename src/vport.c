@@ -432,9 +432,26 @@ static void tap_write(struct vport *vp, const struct iovec *iov, int iov_count, 
 /* Write the decrypted frames of a receive batch, merging TCP segments of one
  * flow, and datagrams of one UDP flow where the TAP takes them, into
  * super-frames (one write, one pass through the kernel's stack). */
-static void deliver_pending(struct vport *vp)
+/* The virtio header for a frame written alone: a checksum left partial goes
+ * on for the kernel to finish, where offload_partial_at finds it. NULL if the
+ * frame is flagged partial but cannot be: only a TCP or UDP checksum can, and
+ * the kernel must not be told to finish one anywhere else. */
+static const uint8_t *alone_header(const struct offload_frame *f,
+				   uint8_t vnet[OFFLOAD_VNET_HDR_LEN])
 {
 	static const uint8_t plain[OFFLOAD_VNET_HDR_LEN];
+	struct offload_hdr at;
+
+	if (!f->csum_partial)
+		return plain;
+	if (!offload_partial_at(f->data, f->len, &at))
+		return NULL;
+	offload_hdr_encode(vnet, &at);
+	return vnet;
+}
+
+static void deliver_pending(struct vport *vp)
+{
 	uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];
 	const struct offload_frame *f = vp->rx_frames;
 	struct iovec wiov[OFFLOAD_MAX_COALESCE + 2];
@@ -444,18 +461,17 @@ static void deliver_pending(struct vport *vp)
 		size_t hdr_len = 0, bytes = 0;
 		size_t k = offload_coalesce_next(f, vp->rx_frame_count, i, vp->tap_uso, vnet,
 						 hdr, &hdr_len);
-		struct offload_hdr at;
 		int iov = 0;
 
 		if (k == 1) {
-			/* A partial checksum goes on for the kernel to finish (deliver
-			 * checked that offload_partial_at finds it). */
-			bool partial = f[i].csum_partial &&
-				       offload_partial_at(f[i].data, f[i].len, &at);
+			const uint8_t *head = alone_header(&f[i], vnet);
 
-			if (partial)
-				offload_hdr_encode(vnet, &at);
-			wiov[iov++] = (struct iovec){ partial ? vnet : (void *)plain, sizeof(vnet) };
+			if (!head) {
+				vp->count[DROP_BAD_PARTIAL]++;
+				i++;
+				continue;
+			}
+			wiov[iov++] = (struct iovec){ (void *)head, OFFLOAD_VNET_HDR_LEN };
 			wiov[iov++] = (struct iovec){ f[i].data, f[i].len };
 			bytes = f[i].len;
 		} else {
@@ -474,29 +490,27 @@ static void deliver_pending(struct vport *vp)
 	vp->rx_frame_count = 0;
 }
 
-/* A decrypted frame, with its data message's flags (WIRE_DATA_*). */
+/* A decrypted frame, with its data message's flags (WIRE_DATA_*). A flagged
+ * one's partial checksum is checked once: by offload_coalesce_next as it
+ * merges it, by alone_header if it goes alone, or here, where it is finished
+ * for a TAP without offloads. */
 static void deliver(struct vport *vp, uint8_t *frame, size_t len, uint8_t flags)
 {
 	enum frame_verdict v = frame_check(frame, len, (unsigned)vp->opt.mtu);
 	bool partial = flags & WIRE_DATA_CSUM_PARTIAL;
-	struct offload_hdr at;
 
 	if (v != FRAME_OK) {
 		vp->rx_frame[v]++;
 		return;
 	}
-	/* Only a TCP or UDP frame can have a partial checksum; the kernel must
-	 * not be told to finish one anywhere else. */
-	if (partial && !offload_partial_at(frame, len, &at)) {
-		vp->count[DROP_BAD_PARTIAL]++;
-		return;
-	}
 	vp->count[PARTIAL_RECEIVED] += partial;
 	if (vp->opt.no_offload) {
 		struct iovec one = { frame, len };
+		struct offload_hdr at;
 
 		if (partial &&
-		    offload_finish_csum(frame, len, at.csum_start, at.csum_offset) != OFFLOAD_OK)
+		    (!offload_partial_at(frame, len, &at) ||
+		     offload_finish_csum(frame, len, at.csum_start, at.csum_offset) != OFFLOAD_OK))
 			vp->count[DROP_BAD_PARTIAL]++;
 		else
 			tap_write(vp, &one, 1, 1, len);
