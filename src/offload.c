@@ -307,14 +307,9 @@ static bool parse_l4(const uint8_t *f, size_t len, struct l4_view *v)
 		return false;
 	v->l3 = ETH_LEN;
 	type = get16(f + 12);
-	/* An 802.1ad outer tag, then an 802.1Q one, as a VLAN device stacks them. */
-	if (type == ETHERTYPE_QINQ) {
-		if (len < v->l3 + VLAN_LEN)
-			return false;
-		type = get16(f + v->l3 + 2);
-		v->l3 += VLAN_LEN;
-	}
-	if (type == ETHERTYPE_VLAN) {
+	/* Up to two tags, as VLAN devices stack them: an 802.1ad outer tag then an
+	 * 802.1Q one, or 802.1Q twice (Linux's default for a VLAN on a VLAN). */
+	for (int tags = 0; tags < 2 && (type == ETHERTYPE_QINQ || type == ETHERTYPE_VLAN); tags++) {
 		if (len < v->l3 + VLAN_LEN)
 			return false;
 		type = get16(f + v->l3 + 2);

@@ -45,7 +45,7 @@
 #define OFFLOAD_MAX_FRAME (22 + 40 + 65535)
 /* Most segments merged into one super-frame: bounds the writev that carries it. */
 #define OFFLOAD_MAX_COALESCE 64
-/* Longest link + IP + TCP (or UDP) header we handle: two VLAN tags (802.1ad + 802.1Q),
+/* Longest link + IP + TCP (or UDP) header we handle: two VLAN tags (802.1ad or 802.1Q each),
  * IPv4 with options or IPv6 with up to OFFLOAD_IPV6_OPTS_MAX bytes of option
  * headers, TCP with options. Applications set option headers on their sockets
  * (a CALIPSO label makes one of up to 264 bytes) and TSO keeps them on every

@@ -1293,10 +1293,12 @@ static void free_train(struct train *t)
 		free(t->fr[k].data);
 }
 
-/* An 802.1ad outer tag over an 802.1Q one (a VLAN device on a VLAN device):
- * segments keep both tags and verify; coalescing them gives the headers back. */
+/* Two VLAN tags, an 802.1ad or an 802.1Q outer one over an 802.1Q one (VLAN
+ * devices stacked; Linux makes both 802.1Q unless told otherwise): segments
+ * keep both tags and verify; coalescing them gives the headers back. */
 static void test_qinq(void **state)
 {
+	static const uint16_t outer_types[] = { 0x88a8, 0x8100 };
 	static uint8_t qinq[BUF_LEN], out[BUF_LEN];
 	struct spec sp = base_spec(false);
 	struct offload_hdr h = { .gso_type = OFFLOAD_GSO_TCPV4, .gso_size = 1000 };
@@ -1310,28 +1312,29 @@ static void test_qinq(void **state)
 	sp.vlan = true;
 	sp.payload_len = 3500;
 	len = build(super_buf, &sp, &lay);
-	memcpy(qinq, super_buf, 12);
-	qinq[12] = 0x88;
-	qinq[13] = 0xa8;
-	qinq[14] = 0x00;
-	qinq[15] = 0x07;
-	memcpy(qinq + 16, super_buf + 12, len - 12);
-	n = offload_segment(qinq, len + 4, &h, out, sizeof(out), 0, 0, lens, 8, &stride);
-	assert_int_equal(n, 4);
-	seg_lay = lay;
-	seg_lay.l3 += 4;
-	seg_lay.l4 += 4;
-	for (int i = 0; i < n; i++) {
-		uint8_t *seg = out + (size_t)i * stride;
+	for (size_t t = 0; t < sizeof(outer_types) / sizeof(outer_types[0]); t++) {
+		memcpy(qinq, super_buf, 12);
+		put16(qinq + 12, outer_types[t]);
+		put16(qinq + 14, 7);
+		memcpy(qinq + 16, super_buf + 12, len - 12);
+		n = offload_segment(qinq, len + 4, &h, out, sizeof(out), 0, 0, lens, 8, &stride);
+		assert_int_equal(n, 4);
+		seg_lay = lay;
+		seg_lay.l3 += 4;
+		seg_lay.l4 += 4;
+		for (int i = 0; i < n; i++) {
+			uint8_t *seg = out + (size_t)i * stride;
 
-		assert_memory_equal(seg, qinq, 22); /* MACs and both tags */
-		assert_true(ipv4_csum_ok(seg, &seg_lay));
-		assert_true(partial_ok(seg, lens[i], &seg_lay, PROTO_TCP));
-		fr[i] = (struct offload_frame){ seg, lens[i], true };
+			assert_memory_equal(seg, qinq, 22); /* MACs and both tags */
+			assert_true(ipv4_csum_ok(seg, &seg_lay));
+			assert_true(partial_ok(seg, lens[i], &seg_lay, PROTO_TCP));
+			fr[i] = (struct offload_frame){ seg, lens[i], true };
+		}
+		assert_int_equal(offload_coalesce_next(fr, (size_t)n, 0, true, vnet, hdr, &hdr_len),
+				 4);
+		assert_int_equal(hdr_len, seg_lay.l4 + (lay.hdr - lay.l4));
+		assert_memory_equal(hdr, qinq, 22);
 	}
-	assert_int_equal(offload_coalesce_next(fr, (size_t)n, 0, true, vnet, hdr, &hdr_len), 4);
-	assert_int_equal(hdr_len, seg_lay.l4 + (lay.hdr - lay.l4));
-	assert_memory_equal(hdr, qinq, 22);
 }
 
 static void test_coalesce_table(void **state)
