@@ -6,6 +6,8 @@
 
 #include "buf.h"
 
+#define FLAGS_AT 2 /* a data message's flags: the header's first reserved byte */
+
 static const char *const error_names[WIRE_ERR_COUNT] = {
 	[WIRE_OK] = "ok",
 	[WIRE_ERR_SHORT] = "short",
@@ -20,8 +22,9 @@ const char *wire_error_name(enum wire_error e)
 	return (unsigned)e < WIRE_ERR_COUNT ? error_names[e] : "unknown";
 }
 
-/* Sets *type and *flags (a data message's; zero for the others). */
-static enum wire_error read_header(struct cursor *c, enum wire_type *type, uint8_t *flags)
+/* Sets *type. A data message's flags are the first reserved byte: only known
+ * ones pass; every other reserved bit must be zero. */
+static enum wire_error read_header(struct cursor *c, enum wire_type *type)
 {
 	uint8_t version = cursor_u8(c);
 	uint8_t t = cursor_u8(c);
@@ -38,22 +41,20 @@ static enum wire_error read_header(struct cursor *c, enum wire_type *type, uint8
 	if (t != WIRE_HANDSHAKE_INIT && t != WIRE_HANDSHAKE_RESP && t != WIRE_DATA)
 		return WIRE_ERR_TYPE;
 	*type = (enum wire_type)t;
-	*flags = reserved0;
 	return WIRE_OK;
 }
 
 enum wire_error wire_peek(const uint8_t *buf, size_t len, enum wire_type *type)
 {
 	struct cursor c = cursor_init(buf, len);
-	uint8_t flags;
 
-	return read_header(&c, type, &flags);
+	return read_header(&c, type);
 }
 
-static enum wire_error expect_header(struct cursor *c, enum wire_type want, uint8_t *flags)
+static enum wire_error expect_header(struct cursor *c, enum wire_type want)
 {
 	enum wire_type type;
-	enum wire_error err = read_header(c, &type, flags);
+	enum wire_error err = read_header(c, &type);
 
 	if (err != WIRE_OK)
 		return err;
@@ -63,8 +64,7 @@ static enum wire_error expect_header(struct cursor *c, enum wire_type want, uint
 enum wire_error wire_decode_init(const uint8_t *buf, size_t len, struct wire_init *out)
 {
 	struct cursor c = cursor_init(buf, len);
-	uint8_t flags;
-	enum wire_error err = expect_header(&c, WIRE_HANDSHAKE_INIT, &flags);
+	enum wire_error err = expect_header(&c, WIRE_HANDSHAKE_INIT);
 
 	if (err != WIRE_OK)
 		return err;
@@ -80,8 +80,7 @@ enum wire_error wire_decode_init(const uint8_t *buf, size_t len, struct wire_ini
 enum wire_error wire_decode_resp(const uint8_t *buf, size_t len, struct wire_resp *out)
 {
 	struct cursor c = cursor_init(buf, len);
-	uint8_t flags;
-	enum wire_error err = expect_header(&c, WIRE_HANDSHAKE_RESP, &flags);
+	enum wire_error err = expect_header(&c, WIRE_HANDSHAKE_RESP);
 
 	if (err != WIRE_OK)
 		return err;
@@ -98,12 +97,13 @@ enum wire_error wire_decode_resp(const uint8_t *buf, size_t len, struct wire_res
 enum wire_error wire_decode_data(uint8_t *buf, size_t len, struct wire_data *out)
 {
 	struct cursor c = cursor_init(buf, len);
-	enum wire_error err = expect_header(&c, WIRE_DATA, &out->flags);
+	enum wire_error err = expect_header(&c, WIRE_DATA);
 
 	if (err != WIRE_OK)
 		return err;
 	if (len < WIRE_DATA_OVERHEAD || len - WIRE_DATA_OVERHEAD > WIRE_MAX_FRAME)
 		return WIRE_ERR_LENGTH;
+	out->flags = buf[FLAGS_AT]; /* checked by expect_header */
 	out->receiver_index = cursor_u32le(&c);
 	out->counter = cursor_u64le(&c);
 	if (c.failed)
@@ -118,8 +118,8 @@ static void put_header(uint8_t *out, enum wire_type type, uint8_t flags)
 {
 	out[0] = WIRE_VERSION;
 	out[1] = (uint8_t)type;
-	out[2] = flags;
-	out[3] = 0;
+	out[FLAGS_AT] = flags;
+	out[FLAGS_AT + 1] = 0;
 }
 
 static void mac1_compute(uint8_t mac1[WIRE_MAC1_LEN], const uint8_t *msg, size_t len,
