@@ -21,6 +21,15 @@ struct node {
 static struct node port, sw;
 static uint8_t e_port[NOISE_KEY_LEN], e_sw[NOISE_KEY_LEN];
 
+/* Every test ends with its nodes' sessions, and the initiation if any, wiped. */
+static void wipe_nodes(struct proto_initiation *pi)
+{
+	session_wipe(&port.session);
+	session_wipe(&sw.session);
+	if (pi)
+		noise_wipe(&pi->hs);
+}
+
 static void make_node(struct node *n, uint8_t seed)
 {
 	uint8_t priv[NOISE_KEY_LEN];
@@ -127,8 +136,7 @@ static void test_handshake_then_data(void **state)
 		assert_int_equal(len, n);
 		assert_int_equal(transfer(&sw, &port, big, n, 1003, &len), SESSION_OK);
 	}
-	session_wipe(&port.session);
-	session_wipe(&sw.session);
+	wipe_nodes(NULL);
 }
 
 static void test_rekey_keeps_traffic_flowing(void **state)
@@ -154,8 +162,7 @@ static void test_rekey_keeps_traffic_flowing(void **state)
 	/* Keys past their life are refused both ways. */
 	t += SESSION_REJECT_AFTER_MS;
 	assert_int_equal(transfer(&port, &sw, "late", 4, t, &len), SESSION_NO_KEY);
-	session_wipe(&port.session);
-	session_wipe(&sw.session);
+	wipe_nodes(NULL);
 }
 
 static void test_wrong_switch_key_gets_bad_mac1(void **state)
@@ -229,9 +236,7 @@ static void test_flags_are_authenticated(void **state)
 		assert_int_equal(proto_open_data(&sw.session, &d, 1002, &opened, &len), SESSION_OK);
 		assert_memory_equal(opened, "tampered", 8);
 	}
-	session_wipe(&port.session);
-	session_wipe(&sw.session);
-	noise_wipe(&pi.hs);
+	wipe_nodes(&pi);
 }
 
 static void test_tampered_init_is_refused(void **state)
@@ -299,8 +304,7 @@ static void test_unexpected_response_is_refused(void **state)
 	assert_int_equal(proto_consume_resp(&pi, &port.id, resp, sizeof(resp), &wr, &port.session,
 					    1),
 			 PROTO_UNEXPECTED);
-	session_wipe(&port.session);
-	session_wipe(&sw.session);
+	wipe_nodes(NULL);
 }
 
 /* A forged response with the right index and a valid mac1 (anyone who knows
@@ -330,8 +334,7 @@ static void test_forged_response_keeps_initiation(void **state)
 					    1),
 			 PROTO_OK);
 	assert_true(port.session.current.is_valid);
-	session_wipe(&port.session);
-	session_wipe(&sw.session);
+	wipe_nodes(NULL);
 }
 
 static void test_replayed_data_is_refused(void **state)
@@ -353,8 +356,7 @@ static void test_replayed_data_is_refused(void **state)
 	assert_int_equal(proto_open_data(&sw.session, &d, 1, &frame, &len), SESSION_OK);
 	assert_int_equal(wire_decode_data(copy, n, &d), WIRE_OK);
 	assert_int_equal(proto_open_data(&sw.session, &d, 1, &frame, &len), SESSION_REPLAY);
-	session_wipe(&port.session);
-	session_wipe(&sw.session);
+	wipe_nodes(NULL);
 }
 
 /*
@@ -407,6 +409,17 @@ static enum session_result open_alone(struct session *s, struct wire_data *d, ui
 	*frame = d->ciphertext;
 	*len = d->ciphertext_len - NOISE_TAG_LEN;
 	return SESSION_OK;
+}
+
+/* The end of a run test: the node's session put back as it was, the
+ * reference and the saved copy wiped with everything else. */
+static void end_run_test(struct session *s, struct session *base, struct session *ref,
+			 struct proto_initiation *pi)
+{
+	memcpy(s, base, sizeof(*base));
+	session_wipe(ref);
+	session_wipe(base);
+	wipe_nodes(pi);
 }
 
 /* Message `pick` into room, forged (a flipped bit) or to an unknown index if
@@ -473,12 +486,7 @@ static void test_run_opens_as_one_by_one(void **state)
 		}
 		assert_memory_equal(&sw.session, &ref, sizeof(ref));
 	}
-	memcpy(&sw.session, &base, sizeof(base));
-	session_wipe(&ref);
-	session_wipe(&base);
-	session_wipe(&port.session);
-	session_wipe(&sw.session);
-	noise_wipe(&pi.hs);
+	end_run_test(&sw.session, &base, &ref, &pi);
 }
 
 #define SEAL_RUN 150 /* more than one pass of proto_seal_data_run */
@@ -553,12 +561,7 @@ static void test_run_seals_as_one_by_one(void **state)
 		}
 		assert_memory_equal(&port.session, &ref, sizeof(ref));
 	}
-	memcpy(&port.session, &base, sizeof(base));
-	session_wipe(&ref);
-	session_wipe(&base);
-	session_wipe(&port.session);
-	session_wipe(&sw.session);
-	noise_wipe(&pi.hs);
+	end_run_test(&port.session, &base, &ref, &pi);
 }
 
 /* The headroom before a data buffer is the caller's to write (ASan would
