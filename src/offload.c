@@ -12,10 +12,13 @@
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
 #define IPV4_MIN_LEN 20
+#define IPV4_LEN_AT 2
 #define IPV4_ID_AT 4
 #define IPV4_FRAG_AT 6 /* flags and fragment offset */
 #define IPV4_DF 0x4000
+#define IPV4_CSUM_AT 10
 #define IPV6_LEN 40
+#define IPV6_PAYLOAD_LEN_AT 4
 #define IPV6_HOP_BY_HOP 0
 #define IPV6_DEST_OPTS 60
 #define IPV6_OPTS_MAX 4 /* option headers followed before giving up */
@@ -255,7 +258,7 @@ static bool parse_ip(const uint8_t *f, size_t len, struct l4_view *v)
 		if (len < v->l3 + IPV4_MIN_LEN || ip[0] >> 4 != 4)
 			return false;
 		ihl = (size_t)(ip[0] & 15) * 4;
-		total = get16(ip + 2);
+		total = get16(ip + IPV4_LEN_AT);
 		/* No fragments: a fragment's L4 header may be elsewhere. */
 		if (ihl < IPV4_MIN_LEN || total < ihl || v->l3 + total > len || !is_l4(ip[9]) ||
 		    (get16(ip + IPV4_FRAG_AT) & 0x3fff) != 0 ||
@@ -275,7 +278,7 @@ static bool parse_ip(const uint8_t *f, size_t len, struct l4_view *v)
 		return false;
 	v->proto = ip[6];
 	v->l4 = v->l3 + IPV6_LEN;
-	v->end = v->l4 + get16(ip + 4);
+	v->end = v->l4 + get16(ip + IPV6_PAYLOAD_LEN_AT);
 	for (int k = 0; k < IPV6_OPTS_MAX; k++) {
 		size_t hdr_len;
 
@@ -294,14 +297,10 @@ static bool parse_ip(const uint8_t *f, size_t len, struct l4_view *v)
 	       v->l4 <= v->end && v->end <= len;
 }
 
-/* A TCP segment or a UDP datagram whose lengths agree, in an Ethernet frame.
- * Through offload_partial_at this decides which frames may travel with a
- * partial checksum: docs/protocol.md gives these rules, and a receiver drops
- * a flagged frame that does not meet them, so change both together. */
-static bool parse_l4(const uint8_t *f, size_t len, struct l4_view *v)
+/* Ethernet, up to two VLAN tags, and IPv4 or IPv6: sets l3 and is_v6. */
+static bool parse_link(const uint8_t *f, size_t len, struct l4_view *v)
 {
 	uint16_t type;
-	size_t l4_hdr;
 
 	if (len < ETH_LEN)
 		return false;
@@ -318,8 +317,15 @@ static bool parse_l4(const uint8_t *f, size_t len, struct l4_view *v)
 	if (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6)
 		return false;
 	v->is_v6 = type == ETHERTYPE_IPV6;
-	if (!parse_ip(f, len, v))
-		return false;
+	return true;
+}
+
+/* The TCP or UDP header at l4 of a packet that ends at end, its lengths
+ * agreeing: sets hdr_len and payload_len. */
+static bool parse_l4_header(const uint8_t *f, struct l4_view *v)
+{
+	size_t l4_hdr;
+
 	if (v->proto == IPPROTO_UDP_) {
 		if (v->end < v->l4 + UDP_LEN || get16(f + v->l4 + UDP_LEN_AT) != v->end - v->l4)
 			return false;
@@ -336,6 +342,46 @@ static bool parse_l4(const uint8_t *f, size_t len, struct l4_view *v)
 	return true;
 }
 
+/* A TCP segment or a UDP datagram whose lengths agree, in an Ethernet frame.
+ * Through offload_partial_at this decides which frames may travel with a
+ * partial checksum: docs/protocol.md gives these rules, and a receiver drops
+ * a flagged frame that does not meet them, so change both together. */
+static bool parse_l4(const uint8_t *f, size_t len, struct l4_view *v)
+{
+	return parse_link(f, len, v) && parse_ip(f, len, v) && parse_l4_header(f, v);
+}
+
+/* A super-frame parse_l4 does not read (an IPv4 source route, an IPv6
+ * routing header or home address, more option headers than it follows),
+ * taken where the kernel's header says its TCP or UDP header is. Its IP
+ * header must agree with that place and with the frame's length. */
+static bool kernel_view(const uint8_t *f, size_t len, const struct offload_hdr *h, uint8_t type,
+			struct l4_view *v)
+{
+	const uint8_t *ip;
+
+	if (!(h->flags & OFFLOAD_F_NEEDS_CSUM) || !parse_link(f, len, v))
+		return false;
+	ip = f + v->l3;
+	v->l4 = h->csum_start;
+	v->end = len;
+	v->proto = type == OFFLOAD_GSO_UDP_L4 ? IPPROTO_UDP_ : IPPROTO_TCP_;
+	if (h->csum_offset != (v->proto == IPPROTO_UDP_ ? UDP_CSUM_AT : TCP_CSUM_AT) ||
+	    v->l4 >= len)
+		return false;
+	if (v->is_v6) {
+		if (len < v->l3 + IPV6_LEN || ip[0] >> 4 != 6 || v->l4 < v->l3 + IPV6_LEN ||
+		    get16(ip + IPV6_PAYLOAD_LEN_AT) != len - v->l3 - IPV6_LEN)
+			return false;
+	} else if (len < v->l3 + IPV4_MIN_LEN || ip[0] >> 4 != 4 ||
+		   v->l4 != v->l3 + (size_t)(ip[0] & 15) * 4 || v->l4 < v->l3 + IPV4_MIN_LEN ||
+		   ip[9] != v->proto || get16(ip + IPV4_LEN_AT) != len - v->l3 ||
+		   (get16(ip + IPV4_FRAG_AT) & 0x3fff) != 0) {
+		return false;
+	}
+	return parse_l4_header(f, v);
+}
+
 /* The pseudo-header sum (RFC 768 / RFC 793 / RFC 8200 section 8.1) for l4_len bytes. */
 static uint64_t pseudo_sum(const uint8_t *f, const struct l4_view *v, size_t l4_len)
 {
@@ -347,25 +393,51 @@ static uint64_t pseudo_sum(const uint8_t *f, const struct l4_view *v, size_t l4_
 	return offload_csum_add(sum, ip + 12, 8);
 }
 
-/* The IP length fields (and a UDP header's) for l4_len bytes of TCP or UDP. */
-static void set_lengths(uint8_t *f, const struct l4_view *v, size_t l4_len)
+static size_t csum_at(const struct l4_view *v)
+{
+	return v->l4 + (v->proto == IPPROTO_UDP_ ? UDP_CSUM_AT : TCP_CSUM_AT);
+}
+
+/* The parts of a header's sums that its segments share: made once per
+ * super-frame, so that each segment's sums cost a few additions. */
+struct shared_sums {
+	uint64_t ipv4; /* the IPv4 header but its length, ID and checksum */
+	uint64_t pseudo; /* the pseudo-header but its length */
+};
+
+static struct shared_sums shared_sums(const uint8_t *f, const struct l4_view *v)
+{
+	const uint8_t *ip = f + v->l3;
+	struct shared_sums s = { .ipv4 = 0, .pseudo = pseudo_sum(f, v, 0) };
+
+	if (!v->is_v6) {
+		s.ipv4 = offload_csum_add(0, ip, IPV4_LEN_AT);
+		s.ipv4 = offload_csum_add(s.ipv4, ip + IPV4_FRAG_AT, IPV4_CSUM_AT - IPV4_FRAG_AT);
+		s.ipv4 = offload_csum_add(s.ipv4, ip + IPV4_CSUM_AT + 2,
+					  v->l4 - v->l3 - IPV4_CSUM_AT - 2);
+	}
+	return s;
+}
+
+/* The IP length fields (and a UDP header's) for l4_len bytes of TCP or UDP,
+ * the IPv4 header checksum, and the TCP or UDP checksum left partial: the
+ * pseudo-header sum, folded and not complemented, as the kernel leaves it. */
+static void set_lengths_and_sums(uint8_t *f, const struct l4_view *v, size_t l4_len,
+				 const struct shared_sums *s)
 {
 	uint8_t *ip = f + v->l3;
+	size_t ip_len = v->l4 - v->l3 + l4_len;
 
 	if (v->proto == IPPROTO_UDP_)
 		put16(f + v->l4 + UDP_LEN_AT, (uint16_t)l4_len);
 	if (v->is_v6) {
-		put16(ip + 4, (uint16_t)(v->l4 - v->l3 - IPV6_LEN + l4_len));
-		return;
+		put16(ip + IPV6_PAYLOAD_LEN_AT, (uint16_t)(ip_len - IPV6_LEN));
+	} else {
+		put16(ip + IPV4_LEN_AT, (uint16_t)ip_len);
+		put16(ip + IPV4_CSUM_AT,
+		      (uint16_t)~offload_csum_fold(s->ipv4 + ip_len + get16(ip + IPV4_ID_AT)));
 	}
-	put16(ip + 2, (uint16_t)(v->l4 - v->l3 + l4_len));
-	put16(ip + 10, 0);
-	put16(ip + 10, (uint16_t)~offload_csum_fold(offload_csum_add(0, ip, v->l4 - v->l3)));
-}
-
-static size_t csum_at(const struct l4_view *v)
-{
-	return v->l4 + (v->proto == IPPROTO_UDP_ ? UDP_CSUM_AT : TCP_CSUM_AT);
+	put16(f + csum_at(v), offload_csum_fold(s->pseudo + l4_len));
 }
 
 /* A checksum left partial holds the pseudo-header sum of the frame's own
@@ -376,15 +448,17 @@ static bool partial_seed_ok(const uint8_t *f, const struct l4_view *v)
 	return get16(f + csum_at(v)) == offload_csum_fold(pseudo_sum(f, v, v->end - v->l4));
 }
 
-static void segment_fix(uint8_t *seg, const struct l4_view *v, size_t i, size_t n,
-			uint32_t seq, uint16_t ip_id, size_t payload_len)
+static void segment_fix(uint8_t *seg, const struct l4_view *v, const struct shared_sums *s,
+			size_t i, size_t n, uint32_t seq, uint16_t ip_id, size_t payload_len)
 {
 	size_t l4_len = v->hdr_len - v->l4 + payload_len;
 	uint8_t *l4 = seg + v->l4;
 
 	if (!v->is_v6)
 		put16(seg + v->l3 + IPV4_ID_AT, (uint16_t)(ip_id + i));
-	set_lengths(seg, v, l4_len);
+	/* The checksum is left partial, as the kernel handed the super-frame over
+	 * (cut() finishes it where asked). */
+	set_lengths_and_sums(seg, v, l4_len, s);
 	if (v->proto == IPPROTO_TCP_) {
 		uint8_t flags = l4[TCP_FLAGS_AT];
 
@@ -395,8 +469,6 @@ static void segment_fix(uint8_t *seg, const struct l4_view *v, size_t i, size_t 
 			flags &= (uint8_t)~TCP_CWR;
 		l4[TCP_FLAGS_AT] = flags;
 	}
-	/* Left partial, as the kernel handed the super-frame over. */
-	put16(seg + csum_at(v), offload_csum_fold(pseudo_sum(seg, v, l4_len)));
 }
 
 /* Does a GSO type name this frame's protocol and IP version? */
@@ -409,36 +481,72 @@ static bool gso_fits(uint8_t type, const struct l4_view *v)
 	       v->is_v6 == (type == OFFLOAD_GSO_TCPV6);
 }
 
+/* Cuts frame (its headers in v) into slots of out, as offload_segment says;
+ * with finish, each segment's checksum is finished from the pseudo-header sum
+ * in sums. */
+static int cut(const uint8_t *frame, const struct l4_view *v, const struct shared_sums *sums,
+	       const struct offload_hdr *h, uint8_t *out, size_t out_cap, size_t headroom,
+	       size_t tailroom, size_t *lens, size_t max_segs, size_t *stride, bool finish)
+{
+	size_t mss = h->gso_size, n;
+	uint32_t seq;
+	uint16_t ip_id;
+
+	if (mss == 0 || (v->proto == IPPROTO_UDP_ && (h->gso_type & OFFLOAD_GSO_ECN)))
+		return -OFFLOAD_BAD_GSO;
+	n = v->payload_len == 0 ? 1 : (v->payload_len + mss - 1) / mss;
+	*stride = headroom + v->hdr_len + mss + tailroom;
+	if (n > max_segs || n > out_cap / *stride)
+		return -OFFLOAD_TOO_MANY;
+	seq = v->proto == IPPROTO_TCP_ ? get32(frame + v->l4 + TCP_SEQ_AT) : 0;
+	ip_id = v->is_v6 ? 0 : get16(frame + v->l3 + IPV4_ID_AT);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *seg = out + i * *stride + headroom;
+		size_t off = i * mss;
+		size_t plen = v->payload_len - off < mss ? v->payload_len - off : mss;
+
+		memcpy(seg, frame, v->hdr_len);
+		memcpy(seg + v->hdr_len, frame + v->hdr_len + off, plen);
+		segment_fix(seg, v, sums, i, n, seq + (uint32_t)off, ip_id, plen);
+		lens[i] = v->hdr_len + plen;
+		if (finish) /* cannot fail: the TCP or UDP header is within the segment */
+			(void)offload_finish_csum(seg, lens[i], (uint16_t)v->l4,
+						  (uint16_t)(csum_at(v) - v->l4));
+	}
+	return (int)n;
+}
+
 int offload_segment(const uint8_t *frame, size_t len, const struct offload_hdr *h, uint8_t *out,
 		    size_t out_cap, size_t headroom, size_t tailroom, size_t *lens, size_t max_segs,
 		    size_t *stride)
 {
 	uint8_t type = h->gso_type & (uint8_t)~OFFLOAD_GSO_ECN;
 	struct l4_view v;
-	size_t mss = h->gso_size, n;
-	uint32_t seq;
-	uint16_t ip_id;
+	struct shared_sums sums;
 
-	if (!parse_l4(frame, len, &v) || !gso_fits(type, &v) || mss == 0 ||
-	    (v.proto == IPPROTO_UDP_ && (h->gso_type & OFFLOAD_GSO_ECN)))
+	if (!parse_l4(frame, len, &v) || !gso_fits(type, &v))
 		return -OFFLOAD_BAD_GSO;
-	n = v.payload_len == 0 ? 1 : (v.payload_len + mss - 1) / mss;
-	*stride = headroom + v.hdr_len + mss + tailroom;
-	if (n > max_segs || n > out_cap / *stride)
-		return -OFFLOAD_TOO_MANY;
-	seq = v.proto == IPPROTO_TCP_ ? get32(frame + v.l4 + TCP_SEQ_AT) : 0;
-	ip_id = v.is_v6 ? 0 : get16(frame + v.l3 + IPV4_ID_AT);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t *seg = out + i * *stride + headroom;
-		size_t off = i * mss;
-		size_t plen = v.payload_len - off < mss ? v.payload_len - off : mss;
+	sums = shared_sums(frame, &v);
+	return cut(frame, &v, &sums, h, out, out_cap, headroom, tailroom, lens, max_segs, stride,
+		   false);
+}
 
-		memcpy(seg, frame, v.hdr_len);
-		memcpy(seg + v.hdr_len, frame + v.hdr_len + off, plen);
-		segment_fix(seg, &v, i, n, seq + (uint32_t)off, ip_id, plen);
-		lens[i] = v.hdr_len + plen;
-	}
-	return (int)n;
+int offload_segment_finished(const uint8_t *frame, size_t len, const struct offload_hdr *h,
+			     uint8_t *out, size_t out_cap, size_t headroom, size_t tailroom,
+			     size_t *lens, size_t max_segs, size_t *stride)
+{
+	uint8_t type = h->gso_type & (uint8_t)~OFFLOAD_GSO_ECN;
+	struct l4_view v;
+	struct shared_sums sums;
+
+	if (!kernel_view(frame, len, h, type, &v) || !gso_fits(type, &v))
+		return -OFFLOAD_BAD_GSO;
+	sums = shared_sums(frame, &v);
+	/* The kernel's own pseudo-header sum, with the addresses it used, less
+	 * the super-frame's TCP or UDP length: each segment adds its own. */
+	sums.pseudo = get16(frame + csum_at(&v)) + (uint16_t)~(uint16_t)(len - v.l4);
+	return cut(frame, &v, &sums, h, out, out_cap, headroom, tailroom, lens, max_segs, stride,
+		   true);
 }
 
 bool offload_partial_at(const uint8_t *frame, size_t len, struct offload_hdr *h)
@@ -455,32 +563,46 @@ bool offload_partial_at(const uint8_t *frame, size_t len, struct offload_hdr *h)
 	return true;
 }
 
-/* Header bytes that may differ between segments of one super-frame. */
-static bool may_differ(const struct l4_view *v, size_t at)
+/* The bits of each header byte that may differ between segments of one
+ * super-frame: the lengths, the IPv4 ID and checksum, TCP's sequence number,
+ * checksum and PSH flag, UDP's checksum. Made once per run, so that each
+ * segment is compared eight bytes at a time. */
+static void differ_mask(const struct l4_view *v, uint8_t mask[OFFLOAD_MAX_HEADERS])
 {
-	size_t ip = at - v->l3, l4 = at - v->l4;
+	uint8_t *ip = mask + v->l3, *l4 = mask + v->l4;
 
-	if (at >= v->l4 && v->proto == IPPROTO_UDP_)
-		return l4 >= UDP_LEN_AT; /* the length and the checksum */
-	if (at >= v->l4)
-		return (l4 >= TCP_SEQ_AT && l4 < TCP_SEQ_AT + 4) || l4 == TCP_FLAGS_AT ||
-		       l4 == TCP_CSUM_AT || l4 == TCP_CSUM_AT + 1;
-	if (at < v->l3)
-		return false;
-	if (v->is_v6)
-		return ip == 4 || ip == 5;
-	return (ip >= 2 && ip < 6) || ip == 10 || ip == 11;
+	memset(mask, 0, v->hdr_len);
+	if (v->is_v6) {
+		memset(ip + IPV6_PAYLOAD_LEN_AT, 0xff, 2);
+	} else {
+		memset(ip + IPV4_LEN_AT, 0xff, 4); /* the length and the ID */
+		memset(ip + IPV4_CSUM_AT, 0xff, 2);
+	}
+	if (v->proto == IPPROTO_UDP_) {
+		memset(l4 + UDP_LEN_AT, 0xff, 4); /* the length and the checksum */
+		return;
+	}
+	memset(l4 + TCP_SEQ_AT, 0xff, 4);
+	memset(l4 + TCP_CSUM_AT, 0xff, 2);
+	l4[TCP_FLAGS_AT] = TCP_PSH;
 }
 
-static bool headers_match(const uint8_t *a, const uint8_t *b, const struct l4_view *v)
+static bool headers_match(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t len)
 {
-	if (memcmp(a, b, v->l3) != 0)
-		return false;
-	for (size_t i = v->l3; i < v->hdr_len; i++)
-		if (a[i] != b[i] && !may_differ(v, i))
-			return false;
-	return v->proto == IPPROTO_UDP_ ||
-	       ((a[v->l4 + TCP_FLAGS_AT] ^ b[v->l4 + TCP_FLAGS_AT]) & (uint8_t)~TCP_PSH) == 0;
+	uint64_t diff = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x, y, m;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		memcpy(&m, mask + i, 8);
+		diff |= (x ^ y) & ~m;
+	}
+	for (; i < len; i++)
+		diff |= (uint8_t)((a[i] ^ b[i]) & ~mask[i]);
+	return diff == 0;
 }
 
 /* The merged frame goes to the kernel as "checksum to be computed", with an
@@ -519,6 +641,7 @@ static void build_merged(const uint8_t *first, const struct l4_view *v, size_t p
 			 uint8_t last_flags, size_t gso_size, uint8_t vnet[OFFLOAD_VNET_HDR_LEN],
 			 uint8_t *hdr)
 {
+	struct shared_sums sums;
 	size_t l4_len = v->hdr_len - v->l4 + payload;
 	bool udp = v->proto == IPPROTO_UDP_;
 	struct offload_hdr h = {
@@ -535,9 +658,8 @@ static void build_merged(const uint8_t *first, const struct l4_view *v, size_t p
 	memcpy(hdr, first, v->hdr_len);
 	if (!udp)
 		hdr[v->l4 + TCP_FLAGS_AT] |= last_flags & TCP_PSH;
-	set_lengths(hdr, v, l4_len);
-	/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum, not complemented. */
-	put16(hdr + csum_at(v), offload_csum_fold(pseudo_sum(hdr, v, l4_len)));
+	sums = shared_sums(hdr, v);
+	set_lengths_and_sums(hdr, v, l4_len, &sums); /* CHECKSUM_PARTIAL, as in a super-frame */
 	offload_hdr_encode(vnet, &h);
 }
 
@@ -550,12 +672,13 @@ size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_
 	size_t count = 1, gso, total, prev_len;
 	uint32_t next_seq = 0;
 	uint16_t next_id;
-	uint8_t last_flags = 0;
+	uint8_t last_flags = 0, mask[OFFLOAD_MAX_HEADERS];
 	bool check_id, tcp;
 
 	if (!coalescable(&frames[first], udp, &fv) || fv.hdr_len > OFFLOAD_MAX_HEADERS)
 		return 1;
 	tcp = fv.proto == IPPROTO_TCP_;
+	differ_mask(&fv, mask);
 	if (tcp) {
 		last_flags = f[fv.l4 + TCP_FLAGS_AT];
 		if (last_flags & TCP_PSH)
@@ -574,7 +697,7 @@ size_t offload_coalesce_next(const struct offload_frame *frames, size_t n, size_
 
 		if (!coalescable(&frames[j], udp, &bv) || bv.proto != fv.proto ||
 		    bv.hdr_len != fv.hdr_len || bv.is_v6 != fv.is_v6 || bv.payload_len > gso ||
-		    !headers_match(f, b, &fv) ||
+		    !headers_match(f, b, mask, fv.hdr_len) ||
 		    (tcp && get32(b + fv.l4 + TCP_SEQ_AT) != next_seq) ||
 		    (check_id && get16(b + fv.l3 + IPV4_ID_AT) != next_id) ||
 		    fv.hdr_len - fv.l3 + total + bv.payload_len > IP_MAX_PACKET)

@@ -111,6 +111,19 @@ int offload_segment(const uint8_t *frame, size_t len, const struct offload_hdr *
 		    size_t out_cap, size_t headroom, size_t tailroom, size_t *lens, size_t max_segs,
 		    size_t *stride);
 
+/*
+ * offload_segment for a super-frame it refuses (-OFFLOAD_BAD_GSO) because its
+ * checksums' addresses are not its IP header's: an IPv4 source route, an IPv6
+ * routing header or home address option (Segment Routing's inline mode, Mobile
+ * IPv6), or more option headers than this module follows. Its TCP or UDP
+ * header is taken where h says (csum_start), and each segment's checksum is
+ * finished from the kernel's own pseudo-header sum in the super-frame: the
+ * segments travel complete, not partial. Returns as offload_segment.
+ */
+int offload_segment_finished(const uint8_t *frame, size_t len, const struct offload_hdr *h,
+			     uint8_t *out, size_t out_cap, size_t headroom, size_t tailroom,
+			     size_t *lens, size_t max_segs, size_t *stride);
+
 /* One frame as received: where it is, how long, and whether its TCP or UDP
  * checksum was left partial (it is merged only if offload_partial_at holds
  * for it). */

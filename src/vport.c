@@ -279,6 +279,22 @@ static void queue_frame(struct vport *vp, const uint8_t *frame, size_t len, uint
 	vp->arena_used += WIRE_DATA_OVERHEAD + len;
 }
 
+/* A super-frame cut into out: its checksums left partial where offload_segment
+ * reads its headers, else finished (*partial false). */
+static int cut_super_frame(struct vport *vp, const uint8_t *frame, size_t len,
+			   const struct offload_hdr *h, uint8_t *out, size_t room, size_t *stride,
+			   bool *partial)
+{
+	int n = offload_segment(frame, len, h, out, room, WIRE_DATA_HEADER_LEN, NOISE_TAG_LEN,
+				vp->seg_lens, SEGMENTS_MAX, stride);
+
+	*partial = n != -OFFLOAD_BAD_GSO;
+	if (*partial)
+		return n;
+	return offload_segment_finished(frame, len, h, out, room, WIRE_DATA_HEADER_LEN,
+					NOISE_TAG_LEN, vp->seg_lens, SEGMENTS_MAX, stride);
+}
+
 /* A TCP or UDP super-frame: segments laid out back to back so the batch leaves in
  * one UDP GSO send. */
 static void queue_super_frame(struct vport *vp, const uint8_t *frame, size_t len,
@@ -286,14 +302,13 @@ static void queue_super_frame(struct vport *vp, const uint8_t *frame, size_t len
 {
 	struct proto_seal *run = vp->seal_run;
 	size_t stride = 0, room = ARENA_SIZE - vp->arena_used, m = 0;
-	int n = offload_segment(frame, len, h, vp->arena + vp->arena_used, room,
-				WIRE_DATA_HEADER_LEN, NOISE_TAG_LEN, vp->seg_lens, SEGMENTS_MAX,
-				&stride);
+	bool partial;
+	int n = cut_super_frame(vp, frame, len, h, vp->arena + vp->arena_used, room, &stride,
+				&partial);
 
 	if (n == -OFFLOAD_TOO_MANY && vp->arena_used > 0) {
 		flush_tx(vp);
-		n = offload_segment(frame, len, h, vp->arena, ARENA_SIZE, WIRE_DATA_HEADER_LEN,
-				    NOISE_TAG_LEN, vp->seg_lens, SEGMENTS_MAX, &stride);
+		n = cut_super_frame(vp, frame, len, h, vp->arena, ARENA_SIZE, &stride, &partial);
 	}
 	if (n < 0) {
 		vp->count[DROP_TAP_OFFLOAD]++;
@@ -304,9 +319,11 @@ static void queue_super_frame(struct vport *vp, const uint8_t *frame, size_t len
 		uint8_t *msg = vp->arena + vp->arena_used + (size_t)i * stride;
 
 		if (frame_ok(vp, msg, vp->seg_lens[i]))
-			run[m++] = (struct proto_seal){ .msg = msg,
-							.frame_len = vp->seg_lens[i],
-							.flags = WIRE_DATA_CSUM_PARTIAL };
+			run[m++] = (struct proto_seal){
+				.msg = msg,
+				.frame_len = vp->seg_lens[i],
+				.flags = partial ? WIRE_DATA_CSUM_PARTIAL : 0,
+			};
 	}
 	proto_seal_data_run(&vp->session, run, m, vp->now_ms);
 	for (size_t k = 0; k < m; k++)
@@ -429,9 +446,6 @@ static void tap_write(struct vport *vp, const struct iovec *iov, int iov_count, 
 	vp->count[TAP_TX_BYTES] += bytes;
 }
 
-/* Write the decrypted frames of a receive batch, merging TCP segments of one
- * flow, and datagrams of one UDP flow where the TAP takes them, into
- * super-frames (one write, one pass through the kernel's stack). */
 /* The virtio header for a frame written alone: a checksum left partial goes
  * on for the kernel to finish, where offload_partial_at finds it. NULL if the
  * frame is flagged partial but cannot be: only a TCP or UDP checksum can, and
@@ -450,6 +464,9 @@ static const uint8_t *alone_header(const struct offload_frame *f,
 	return vnet;
 }
 
+/* Write the decrypted frames of a receive batch, merging TCP segments of one
+ * flow, and datagrams of one UDP flow where the TAP takes them, into
+ * super-frames (one write, one pass through the kernel's stack). */
 static void deliver_pending(struct vport *vp)
 {
 	uint8_t vnet[OFFLOAD_VNET_HDR_LEN], hdr[OFFLOAD_MAX_HEADERS];

@@ -253,6 +253,22 @@ static void coalesce_all(struct offload_frame *fr, size_t n, bool exact)
 	}
 }
 
+/* One segment of frame (len bytes) with hdr bytes of headers: a slot of at
+ * most gso_size bytes of payload (all but the last exactly), its MACs the
+ * frame's, its payload the frame's bytes after those joined so far. */
+static void check_slot(const uint8_t *seg, size_t seg_len, size_t hdr, const uint8_t *frame,
+		       size_t len, const struct offload_hdr *h, bool last, size_t *joined)
+{
+	size_t plen = seg_len - hdr;
+
+	check(seg_len >= hdr && plen <= h->gso_size);
+	check(last || plen == h->gso_size);
+	check(memcmp(seg, frame, 12) == 0);
+	check(hdr + *joined + plen <= len);
+	check(memcmp(seg + hdr, frame + hdr + *joined, plen) == 0);
+	*joined += plen;
+}
+
 /* Cut, check the slots, re-cut one segment (a no-op), then coalesce them. */
 static void fuzz_segment(const uint8_t *frame, size_t len, const struct offload_hdr *h)
 {
@@ -261,6 +277,7 @@ static void fuzz_segment(const uint8_t *frame, size_t len, const struct offload_
 	uint8_t *out = malloc(FUZZ_OUT_CAP);
 	size_t *lens = malloc(max_segs * sizeof(*lens));
 	struct offload_frame *fr = malloc(max_segs * sizeof(*fr));
+	struct offload_hdr ph;
 	int n;
 
 	check(out != NULL && lens != NULL && fr != NULL);
@@ -275,16 +292,11 @@ static void fuzz_segment(const uint8_t *frame, size_t len, const struct offload_
 	check(hdr <= OFFLOAD_MAX_HEADERS && hdr <= len);
 	for (size_t i = 0; i < (size_t)n; i++) {
 		uint8_t *seg = out + i * stride + headroom;
-		size_t plen = lens[i] - hdr;
 
-		check(lens[i] >= hdr && plen <= h->gso_size);
-		check(i + 1 == (size_t)n || plen == h->gso_size);
-		check(memcmp(seg, frame, 12) == 0);
-		/* The payloads, in order, are the frame's bytes after its headers. */
-		check(hdr + joined + plen <= len);
-		check(memcmp(seg + hdr, frame + hdr + joined, plen) == 0);
-		joined += plen;
+		check_slot(seg, lens[i], hdr, frame, len, h, i + 1 == (size_t)n, &joined);
 		fr[i] = (struct offload_frame){ seg, lens[i], true };
+		/* vport flags every segment partial: a receiver must read each so. */
+		check(offload_partial_at(seg, lens[i], &ph));
 		fuzz_partial_at(seg, lens[i]);
 	}
 	{
@@ -332,6 +344,29 @@ static void fuzz_pieces(const uint8_t *p, size_t len, bool fix, bool partial)
 		free(fr[i].data);
 }
 
+/* The fallback for super-frames the partial path cannot read: cut where h
+ * says the TCP or UDP header is, headers whole and the payloads in order. */
+static void fuzz_segment_finished(const uint8_t *frame, size_t len, const struct offload_hdr *h)
+{
+	size_t lens[64], stride = 0, joined = 0, hdr;
+	uint8_t *out = malloc(FUZZ_OUT_CAP);
+	int n;
+
+	check(out != NULL);
+	n = offload_segment_finished(frame, len, h, out, FUZZ_OUT_CAP, 0, 0, lens, 64, &stride);
+	check(n == -OFFLOAD_BAD_GSO || n == -OFFLOAD_TOO_MANY || n > 0);
+	if (n > 0) {
+		check((size_t)n <= 64 && (size_t)n * stride <= FUZZ_OUT_CAP);
+		hdr = stride - h->gso_size;
+		check(hdr > h->csum_start && hdr <= len);
+		for (size_t i = 0; i < (size_t)n; i++)
+			check_slot(out + i * stride, lens[i], hdr, frame, len, h,
+				   i + 1 == (size_t)n, &joined);
+		check(hdr + joined == len);
+	}
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct offload_hdr h;
@@ -345,6 +380,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_finish(frame, len, &h);
 	fuzz_partial_at(frame, len);
 	fuzz_segment(frame, len, &h);
+	fuzz_segment_finished(frame, len, &h);
 	fuzz_pieces(frame, len, (h.gso_size & 3) == 1 || (h.gso_size & 3) == 2,
 		    (h.gso_size & 3) >= 2);
 	return 0;

@@ -413,6 +413,34 @@ check_transfer() {
 	send_file p1 p2 "${OVL6[p2]}" hop-by-hop
 	(($(port_drop p1 tap_bad_offload) == bad0)) || bad "p1 dropped super-frames with IPv6 options"
 	(($(offload_count p1 super_frames_read) > read0)) || bad "p1 read no super-frame with IPv6 options"
+	# IPv6 with a segment routing header (seg6 inline, added by a route): the
+	# checksum's destination is the route's last segment, not the IP
+	# header's, so p1 cuts these super-frames where its kernel says and
+	# finishes each segment's checksum itself: none leaves partial.
+	local part0
+	bad0=$(port_drop p1 tap_bad_offload)
+	read0=$(offload_count p1 super_frames_read)
+	part0=$(offload_count p1 partial_csums_sent)
+	# The segment is a second address of p2's (a segment equal to the route's
+	# own destination would loop); p2 then delivers to the last one.
+	local sid=${OVL6[p2]%::*}::22
+	nq p2 sysctl -qw net.ipv6.conf.all.seg6_enabled=1 net.ipv6.conf.vs0.seg6_enabled=1 ||
+		bad "cannot enable segment routing in p2"
+	nq p2 ip -6 addr add "$sid/64" dev vs0 nodad || bad "cannot add $sid to p2"
+	nq p1 ip -6 route add "${OVL6[p2]}/128" dev vs0 encap seg6 mode inline segs "$sid" ||
+		bad "cannot add a segment routing route in p1"
+	send_file p1 p2 "${OVL6[p2]}" "segment routing header"
+	nq p1 ip -6 route del "${OVL6[p2]}/128" || bad "cannot remove p1's segment routing route"
+	nq p2 ip -6 addr del "$sid/64" dev vs0 || bad "cannot remove $sid from p2"
+	note "segment routing: p1 super_frames_read $read0 -> $(offload_count p1 super_frames_read)," \
+		"partial_csums_sent $part0 -> $(offload_count p1 partial_csums_sent)," \
+		"tap_bad_offload $bad0 -> $(port_drop p1 tap_bad_offload)"
+	(($(port_drop p1 tap_bad_offload) == bad0)) ||
+		bad "p1 dropped super-frames with a routing header"
+	(($(offload_count p1 super_frames_read) > read0 + 100)) ||
+		bad "p1 read no super-frames with a routing header"
+	(($(offload_count p1 partial_csums_sent) == part0)) ||
+		bad "p1 left checksums partial that a routing header sums to another address"
 	aux_start tr-iperf p2 iperf3 -s -1 -B "${OVL4[p2]}" || return 1
 	wait_for 5 tcp_listening p2 5201 || bad "iperf3 server did not listen"
 	n p1 iperf3 -c "${OVL4[p2]}" -t 2 >"$TMP/iperf3.txt" || bad "iperf3 client failed"

@@ -126,13 +126,15 @@ static bool ipv4_csum_ok(const uint8_t *f, const struct layout *l)
 /* ---- frame builder ------------------------------------------------------ */
 
 struct spec {
-	bool v6, vlan, v6_ext, partial, ns;
+	bool v6, vlan, qinq, v6_ext, partial, ns;
 	uint8_t ip_opt_len, tcp_opt_len; /* multiples of 4 */
+	uint8_t ip_opt_last; /* the last IPv4 option byte (else NOP) */
+	uint8_t v6_pad; /* the first data byte of the hop-by-hop PadN */
 	/* With v6_ext: a hop-by-hop header of v6_opts[0] bytes (0: V6_EXT_LEN)
 	 * and, if v6_opts[1], a destination options header of that many. */
 	uint16_t v6_opts[2];
 	uint8_t proto, tos, ttl, mac_last, src_last, dst_last, flags;
-	uint16_t frag, ip_id, vlan_tci, sport, dport, win;
+	uint16_t frag, ip_id, vlan_tci, outer_tci, sport, dport, win;
 	uint32_t flow, seq, ack, tsval;
 	const uint8_t *payload;
 	size_t payload_len, pad;
@@ -151,6 +153,8 @@ static struct spec base_spec(bool v6)
 		.frag = v6 ? 0 : IP_DF,
 		.ip_id = 0x1234,
 		.vlan_tci = 100,
+		.outer_tci = 7,
+		.ip_opt_last = 1, /* NOP */
 		.sport = 40000,
 		.dport = 5201,
 		.win = 502,
@@ -190,6 +194,8 @@ static size_t put_ip(uint8_t *ip, const struct spec *s, size_t l4_len)
 		put32(ip + 12, 0x0a000000u | s->src_last);
 		put32(ip + 16, 0x0a000000u | s->dst_last);
 		memset(ip + IP4_LEN, 1, s->ip_opt_len); /* NOP */
+		if (s->ip_opt_len)
+			ip[ihl - 1] = s->ip_opt_last;
 		put16(ip + 10, (uint16_t)~naive_fold(naive_sum(0, ip, ihl)));
 		return ihl;
 	}
@@ -217,19 +223,26 @@ static size_t put_ip(uint8_t *ip, const struct spec *s, size_t l4_len)
 		ip[at + 1] = (uint8_t)(ext[i] / 8 - 1);
 		ip[at + 2] = 1;
 		ip[at + 3] = 4;
+		if (i == 0)
+			ip[at + 4] = s->v6_pad;
 		at += ext[i];
 	}
 	return at;
 }
 
-/* The Ethernet header [+ VLAN tag] for s; sets l->l3 and l->v6. */
+/* The Ethernet header [+ 802.1ad tag] [+ VLAN tag] for s; sets l->l3 and l->v6. */
 static void put_link(uint8_t *f, const struct spec *s, struct layout *l)
 {
 	memcpy(f, (const uint8_t[12]){ 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, s->mac_last }, 12);
 	l->l3 = ETH_LEN;
+	if (s->qinq) {
+		put16(f + 12, 0x88a8);
+		put16(f + 14, s->outer_tci);
+		l->l3 += VLAN_LEN;
+	}
 	if (s->vlan) {
-		put16(f + 12, 0x8100);
-		put16(f + 14, s->vlan_tci);
+		put16(f + l->l3 - 2, 0x8100);
+		put16(f + l->l3, s->vlan_tci);
 		l->l3 += VLAN_LEN;
 	}
 	put16(f + l->l3 - 2, s->v6 ? 0x86dd : 0x0800);
@@ -1054,6 +1067,9 @@ enum co_mut {
 	CM_PARTIAL_BAD_IP, /* ... and the victim's IPv4 header checksum wrong */
 	CM_PARTIAL_BAD_SEED, /* ... and the victim's field not its pseudo-header sum */
 	CM_PARTIAL_MIXED,  /* odd segments partial, even ones complete */
+	/* Every segment with IPv4 options, IPv6 hop-by-hop options or two VLAN
+	 * tags; the victim's differ in content, not in length. */
+	CM_IP_OPT_BYTE, CM_V6_PAD_BYTE, CM_INNER_TCI, CM_OUTER_TCI,
 };
 
 struct co_case {
@@ -1194,6 +1210,16 @@ static const struct co_case co_cases[] = {
 	/* Partial and complete checksums side by side merge alike. */
 	{ 101, false, false, 6, 100, 0, 0, CM_PARTIAL_MIXED, 0, 6 },
 	{ 102, true, true, 6, 100, 1, 0, CM_PARTIAL_MIXED, 0, 5 },
+	/* Headers that differ only in content are other flows' (or altered):
+	 * options, padding and tags must match byte for byte. With no victim
+	 * (99) the same trains merge whole. */
+	{ 103, false, false, 4, 100, 0, 99, CM_IP_OPT_BYTE, 0, 4 },
+	{ 104, false, false, 4, 100, 0, 2, CM_IP_OPT_BYTE, 0, 2 },
+	{ 105, true, false, 4, 100, 0, 99, CM_V6_PAD_BYTE, 0, 4 },
+	{ 106, true, false, 4, 100, 0, 1, CM_V6_PAD_BYTE, 0, 1 },
+	{ 107, false, true, 4, 100, 0, 99, CM_INNER_TCI, 0, 4 },
+	{ 108, false, true, 4, 100, 0, 3, CM_INNER_TCI, 0, 3 },
+	{ 109, true, true, 4, 100, 0, 1, CM_OUTER_TCI, 0, 1 },
 };
 
 /* Mutations of the victim's spec; the rest are made after building. */
@@ -1239,6 +1265,10 @@ static void mutate_spec(struct spec *s, enum co_mut m, size_t arg)
 	case CM_FAMILY: s->v6 = !s->v6; break;
 	case CM_UDP: s->proto = PROTO_UDP; break;
 	case CM_V6_EXT: s->v6_ext = true; break;
+	case CM_IP_OPT_BYTE: s->ip_opt_last = 0; break; /* END */
+	case CM_V6_PAD_BYTE: s->v6_pad = 0x5a; break;
+	case CM_INNER_TCI: s->vlan_tci++; break;
+	case CM_OUTER_TCI: s->outer_tci++; break;
 	default: break;
 	}
 }
@@ -1265,6 +1295,12 @@ static void build_train(struct train *t, const struct co_case *c)
 		s.ip_id = (uint16_t)(0xfff0 + k);
 		if (c->mut == CM_NO_DF || c->mut == CM_NO_DF_ID)
 			s.frag = 0;
+		if (c->mut == CM_IP_OPT_BYTE) {
+			s.ip_opt_len = 4;
+			s.tcp_opt_len = TS_OPT_LEN - 4;
+		}
+		s.v6_ext = c->mut == CM_V6_PAD_BYTE;
+		s.qinq = c->mut == CM_INNER_TCI || c->mut == CM_OUTER_TCI;
 		s.partial = c->mut == CM_PARTIAL || c->mut == CM_PARTIAL_BAD_IP ||
 			    c->mut == CM_PARTIAL_BAD_SEED || (c->mut == CM_PARTIAL_MIXED && k % 2);
 		if (k == c->victim && c->mut == CM_NO_DF_ID)
@@ -1291,6 +1327,138 @@ static void free_train(struct train *t)
 {
 	for (size_t k = 0; k < t->n; k++)
 		free(t->fr[k].data);
+}
+
+/* The pseudo-header sum with another destination than the IP header's: where
+ * a source route or a routing header makes the kernel sum the last hop. */
+static uint64_t pseudo_to(const uint8_t *f, const struct layout *l, const uint8_t *dst,
+			  size_t l4_len)
+{
+	uint64_t sum = PROTO_TCP + l4_len;
+
+	if (l->v6)
+		return naive_sum(naive_sum(sum, f + l->l3 + 8, 16), dst, 16);
+	return naive_sum(naive_sum(sum, f + l->l3 + 12, 4), dst, 4);
+}
+
+/* Cuts super_buf (len bytes, headers as in l, TCP header at l4, checksum
+ * seeded for dst) and checks what offload_segment_finished makes of it. */
+static void check_finished(size_t len, const struct layout *l, const uint8_t *dst, size_t mss)
+{
+	static uint8_t out[BUF_LEN];
+	struct offload_hdr h = {
+		.flags = OFFLOAD_F_NEEDS_CSUM,
+		.gso_type = l->v6 ? OFFLOAD_GSO_TCPV6 : OFFLOAD_GSO_TCPV4,
+		.hdr_len = (uint16_t)l->hdr,
+		.gso_size = (uint16_t)mss,
+		.csum_start = (uint16_t)l->l4,
+		.csum_offset = TCP_CSUM_AT,
+	};
+	size_t lens[16], stride = 0, payload = l->end - l->hdr, want = (payload + mss - 1) / mss;
+	uint32_t seq = get32(super_buf + l->l4 + 4);
+	struct offload_hdr bad;
+	int n;
+
+	put16(super_buf + l->l4 + TCP_CSUM_AT,
+	      naive_fold(pseudo_to(super_buf, l, dst, l->end - l->l4)));
+	/* The partial path cannot read these headers... */
+	assert_int_equal(offload_segment(super_buf, len, &h, out, sizeof(out), 0, 0, lens, 16,
+					 &stride),
+			 -OFFLOAD_BAD_GSO);
+	/* ... nor this one a header that disagrees with the frame. */
+	bad = h;
+	bad.csum_start -= 4;
+	assert_int_equal(offload_segment_finished(super_buf, len, &bad, out, sizeof(out), 0, 0,
+						  lens, 16, &stride),
+			 -OFFLOAD_BAD_GSO);
+	bad = h;
+	bad.csum_offset = 6;
+	assert_int_equal(offload_segment_finished(super_buf, len, &bad, out, sizeof(out), 0, 0,
+						  lens, 16, &stride),
+			 -OFFLOAD_BAD_GSO);
+	bad = h;
+	bad.flags = 0;
+	assert_int_equal(offload_segment_finished(super_buf, len, &bad, out, sizeof(out), 0, 0,
+						  lens, 16, &stride),
+			 -OFFLOAD_BAD_GSO);
+	n = offload_segment_finished(super_buf, len, &h, out, sizeof(out), 0, 0, lens, 16, &stride);
+	assert_int_equal(n, (int)want);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *seg = out + (size_t)i * stride;
+		size_t plen = lens[i] - l->hdr, l4_len = lens[i] - l->l4;
+
+		assert_int_equal(plen, i + 1 < n ? mss : payload - (size_t)i * mss);
+		/* The headers as in the super-frame, options and routing header
+		 * included, but for lengths, the IPv4 ID and checksums. */
+		assert_memory_equal(seg, super_buf, l->l3 + (l->v6 ? 4 : 2));
+		if (l->v6) {
+			assert_memory_equal(seg + l->l3 + 6, super_buf + l->l3 + 6,
+					    l->l4 - l->l3 - 6);
+		} else {
+			assert_memory_equal(seg + l->l3 + 6, super_buf + l->l3 + 6, 4);
+			assert_memory_equal(seg + l->l3 + 12, super_buf + l->l3 + 12,
+					    l->l4 - l->l3 - 12);
+			assert_int_equal(get16(seg + l->l3 + 4),
+					 (uint16_t)(get16(super_buf + l->l3 + 4) + i));
+		}
+		assert_memory_equal(seg + l->hdr, super_buf + l->hdr + (size_t)i * mss, plen);
+		if (l->v6) {
+			assert_int_equal(get16(seg + l->l3 + 4), lens[i] - l->l3 - IP6_LEN);
+		} else {
+			assert_int_equal(get16(seg + l->l3 + 2), lens[i] - l->l3);
+			assert_true(ipv4_csum_ok(seg, l));
+		}
+		assert_int_equal(get32(seg + l->l4 + 4), seq + (uint32_t)((size_t)i * mss));
+		/* Complete, over the pseudo-header the kernel used. */
+		assert_int_equal(naive_fold(naive_sum(pseudo_to(seg, l, dst, l4_len), seg + l->l4,
+						      l4_len)),
+				 0xffff);
+	}
+}
+
+/* Super-frames whose checksums' destination is not the IP header's (an IPv4
+ * loose source route, an IPv6 routing header as Segment Routing's inline
+ * mode adds): cut where the kernel's header says, checksums finished from the
+ * kernel's own pseudo-header sum. */
+static void test_segment_finished(void **state)
+{
+	static const uint8_t last_hop4[4] = { 10, 0, 0, 77 };
+	static const uint8_t last_hop6[16] = { 0xfd, 0, [15] = 77 };
+	struct spec sp = base_spec(false);
+	struct layout l;
+	size_t len, rh = 24;
+	uint8_t *ip;
+
+	(void)state;
+	/* IPv4: LSRR (type, length 7, pointer, the last hop), then END. */
+	sp.ip_opt_len = 8;
+	sp.tcp_opt_len = 0;
+	sp.payload_len = 3500;
+	len = build(super_buf, &sp, &l);
+	ip = super_buf + l.l3;
+	memcpy(ip + IP4_LEN, (const uint8_t[4]){ 0x83, 7, 4, 0 }, 3);
+	memcpy(ip + IP4_LEN + 3, last_hop4, 4);
+	ip[IP4_LEN + 7] = 0;
+	check_finished(len, &l, last_hop4, 1000);
+
+	/* IPv6: a 24-byte segment routing header before TCP. */
+	sp = base_spec(true);
+	sp.payload_len = 3000;
+	len = build(super_buf, &sp, &l);
+	ip = super_buf + l.l3;
+	memmove(super_buf + l.l4 + rh, super_buf + l.l4, len - l.l4);
+	memset(super_buf + l.l4, 0, rh);
+	super_buf[l.l4] = ip[6]; /* next header: TCP */
+	super_buf[l.l4 + 1] = (uint8_t)(rh / 8 - 1);
+	super_buf[l.l4 + 2] = 4; /* segment routing */
+	memcpy(super_buf + l.l4 + 8, last_hop6, 16);
+	ip[6] = 43; /* routing */
+	put16(ip + 4, (uint32_t)(get16(ip + 4) + rh));
+	len += rh;
+	l.l4 += rh;
+	l.hdr += rh;
+	l.end += rh;
+	check_finished(len, &l, last_hop6, 1200);
 }
 
 /* Two VLAN tags, an 802.1ad or an 802.1Q outer one over an 802.1Q one (VLAN
@@ -2031,6 +2199,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_table),
 		cmocka_unit_test(test_coalesce_table),
 		cmocka_unit_test(test_qinq),
+		cmocka_unit_test(test_segment_finished),
 		cmocka_unit_test(test_random_round_trips),
 		cmocka_unit_test(test_uso_table),
 		cmocka_unit_test(test_uso_zero_csum),
