@@ -765,6 +765,42 @@ check_small_underlay_mtu() {
 # members-file open for 2 s) is deferred, not fatal.
 untraced() { grep -q '^TracerPid:[[:space:]]*0$' "/proc/$1/status"; }
 
+# descendants PID: the PIDs of PID's children, their children, and so on.
+descendants() {
+	local child
+	for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$child"
+		descendants "$child"
+	done
+}
+
+# held_in PID NR FILE: PID is stopped by its tracer in system call NR, whose
+# first argument is a descriptor of FILE (for openat, FILE is open): strace's
+# delay has it at a known point, so a test acts then and not after a guess.
+held_in() {
+	local pid=$1 nr=$2 file=$3 state call arg fd
+	state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+	[[ $state == t ]] || return 1
+	read -r call arg _ <"/proc/$pid/syscall" 2>/dev/null || return 1
+	[[ $call == "$nr" ]] || return 1
+	if ((nr == 257)); then
+		for fd in /proc/"$pid"/fd/*; do
+			[[ $(readlink "$fd") == "$file" ]] && return 0
+		done
+		return 1
+	fi
+	[[ $arg == 0x* && $(readlink "/proc/$pid/fd/$((arg))") == "$file" ]]
+}
+
+# held_below PID NR FILE: held_in for PID or one of its descendants.
+held_below() {
+	local pid
+	for pid in "$1" $(descendants "$1"); do
+		held_in "$pid" "$2" "$3" && return 0
+	done
+	return 1
+}
+
 check_sighup_startup() {
 	local pid tracer
 	daemon_start sw2 sw strace -D -I 2 -o /dev/null -P "$TMP/members" -e trace=openat \
@@ -772,7 +808,8 @@ check_sighup_startup() {
 		"$VSWITCH" --listen 51998 --key "$TMP/sw.key" --members "$TMP/members" \
 		--control "$TMP/sw2.sock" || bad "cannot start a second switch"
 	pid=${DAEMON_PID[sw2]}
-	sleep 0.5
+	wait_for 8 held_in "$pid" 257 "$TMP/members" ||
+		bad "the second switch was never held opening its members file"
 	kill -HUP "$pid" || bad "second switch gone before its SIGHUP"
 	wait_for 10 "$VSWITCH" show --control "$TMP/sw2.sock" ||
 		bad "a switch sent SIGHUP while starting up did not come up"
@@ -837,7 +874,8 @@ check_bad_input() {
 		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/none" \
 		--control "$TMP/bad.sock"
 	# A members file that grows while it is read (strace holds the read for
-	# 1 s; a line is appended meanwhile) is refused, not half taken.
+	# 1 s, after the switch took the file's size; a line is appended
+	# meanwhile) is refused, not half taken.
 	cp "$TMP/members" "$TMP/growing"
 	ip netns exec "$(ns sw)" env ASAN_OPTIONS=detect_leaks=0 \
 		timeout 10 strace -I 2 -o /dev/null -P "$TMP/growing" \
@@ -846,7 +884,8 @@ check_bad_input() {
 		--control "$TMP/bad.sock" >"$TMP/growing.out" 2>&1 &
 	local grower=$! status=0
 	AUX_PIDS+=("$grower")
-	sleep 0.5
+	wait_for 8 held_below "$grower" 0 "$TMP/growing" ||
+		bad "the switch was never held reading its members file"
 	echo "$(pubkey p1) p1-again" >>"$TMP/growing"
 	wait "$grower" || status=$?
 	note "vswitch, members file growing while read: exit $status: $(head -n 1 "$TMP/growing.out")"
