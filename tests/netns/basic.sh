@@ -141,6 +141,7 @@ check_unicast() {
 	n p1 ping -q -n -c 5 -i 0.2 -W 1 "${OVL4[p2]}" >/dev/null || bad "p1 -> p2 pings failed"
 	# A positive control: the capture does see p3's own traffic.
 	ping_ok p1 "${OVL4[p3]}" || bad "p1 cannot ping p3"
+	wait_for 3 both_saw '10\.99\.0\.1 > 10\.99\.0\.3: ICMP echo request' 1 uc-p3 || true
 	capture_stop uc-p3
 	leaked=$(count_lines uc-p3 '10\.99\.0\.(1 > 10\.99\.0\.2|2 > 10\.99\.0\.1):')
 	control=$(count_lines uc-p3 '10\.99\.0\.1 > 10\.99\.0\.3: ICMP echo request')
@@ -196,6 +197,7 @@ check_no_plaintext() {
 		bad "iperf3 TCP transfer of the marker file failed"
 	n p1 bash -c "echo $marker_udp >/dev/udp/${OVL4[p2]}/9" || bad "sending the UDP marker failed"
 	ping_ok p1 "${OVL4[p2]}" || true # flush: the marker datagram is on the wire
+	wait_for 5 pcap_has "$TMP/pt-overlay.txt" "$marker_udp" || true
 	capture_stop pt-underlay
 	capture_stop pt-overlay
 	aux_stop pt-iperf
@@ -278,6 +280,11 @@ switch_endpoint() { switch_port_view sw "$1" | awk '$1 == "endpoint:" { print $2
 
 stale_rose() { (($(switch_port_drop p2 stale_handshake) > $1)); }
 
+port_connected() { port_show "$1" | grep -q 'state: connected'; }
+initiation_captured() {
+	tcpdump -r "$TMP/replay-sw.txt" -c 1 'udp[8:4] = 0x01010000' 2>/dev/null | grep -q .
+}
+
 # An attacker on the path records p2's handshake initiation as p2 restarts
 # and sends it again from elsewhere (p4): the switch must refuse it as stale
 # (its timestamp is not newer), answer nothing, and keep p2 where it is.
@@ -287,7 +294,10 @@ check_replay() {
 		return 1
 	daemon_stop p2 || bad "p2's vport did not exit cleanly"
 	start_port p2 || return 1
-	wait_for 15 switch_has_port sw p2 || bad "p2 did not reconnect"
+	# The new p2's own view: the switch lists the old session as connected
+	# until it expires.
+	wait_for 15 port_connected p2 || bad "p2 did not reconnect"
+	wait_for 5 initiation_captured || true
 	capture_stop replay-sw
 	# The first initiation's UDP payload: 132 bytes that start 01 01 00 00.
 	hex=$(tcpdump -r "$TMP/replay-sw.txt" -nn -x -c 1 'udp[8:4] = 0x01010000' 2>/dev/null |
@@ -326,8 +336,13 @@ blast_while_stopped() {
 	n "$from" "$BLAST" "$@" >/dev/null || bad "udpblast from $from while $daemon was stopped failed"
 	kill -CONT "${DAEMON_PID[$daemon]}"
 }
+# udp_kernel_drops NS: the kernel's drop count over NS's UDP sockets (the
+# last column of /proc/net/udp and udp6).
+udp_kernel_drops() {
+	nq "$1" awk 'FNR > 1 { d += $NF } END { print d + 0 }' /proc/net/udp /proc/net/udp6
+}
 check_kernel_drops() {
-	local before
+	local before kernel_drops round
 	# The switch's socket: more datagrams than its receive buffer holds (one
 	# by one: a UDP GSO burst would arrive whole, as one buffer); a few more
 	# afterwards carry the kernel's count up.
@@ -339,8 +354,19 @@ check_kernel_drops() {
 	note "switch rx_socket_drops: $before -> $(switch_drop sw rx_socket_drops)"
 	# p2's socket: datagrams from p1 to p2, through the switch.
 	ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2"
+	# Whether 50,000 frames overflow p2's socket depends on how fast p1's
+	# vport and the switch pass them on, so rounds go on until the kernel
+	# has dropped some (at most ten).
 	before=$(port_drop p2 udp_rx_socket_drops)
-	blast_while_stopped p2 p1 "${OVL4[p2]}" 9 50000 9
+	kernel_drops=$(udp_kernel_drops p2)
+	kill -STOP "${DAEMON_PID[p2]}"
+	for ((round = 0; round < 10; round++)); do
+		n p1 "$BLAST" "${OVL4[p2]}" 9 50000 9 >/dev/null || bad "udpblast from p1 failed"
+		(($(udp_kernel_drops p2) > kernel_drops)) && break
+	done
+	kill -CONT "${DAEMON_PID[p2]}"
+	note "p2's sockets: the kernel dropped $(($(udp_kernel_drops p2) - kernel_drops)) in" \
+		"$((round + 1)) rounds of 50,000 frames"
 	wait_for 10 ping_ok p1 "${OVL4[p2]}" || bad "p1 cannot ping p2 after p2 went on"
 	wait_for 5 port_counter_above p2 udp_rx_socket_drops "$before" ||
 		bad "p2's udp_rx_socket_drops did not rise ($before)"
@@ -593,6 +619,7 @@ switch_junk() {
 	for k in "${SWITCH_JUNK[@]}"; do sum=$((sum + $(switch_drop sw "$k"))); done
 	echo "$sum"
 }
+switch_junk_above() { (($(switch_junk) > $1)); }
 # port_drop PORT NAME: one of PORT's drop counters.
 port_drop() {
 	port_show "$1" | awk -v k="$2" '$1 == "drops:" { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }'
@@ -640,7 +667,8 @@ check_blast() {
 # A flood keeps the switch's receive batches full: it must still go back to
 # its event loop, so its control socket (and its timers and signals) get a turn.
 check_flood_responsive() {
-	local blasters=() pid t0 t1 slow=0
+	local blasters=() pid t0 t1 slow=0 junk
+	junk=$(switch_junk)
 	for seed in 5 6; do
 		# Not through n: $! must be udpblast itself, to stop it below.
 		ip netns exec "$(ns p4)" "$BLAST" -g -k "$(pubkey sw)" "$SW_V4" "$SWITCH_PORT" \
@@ -648,7 +676,9 @@ check_flood_responsive() {
 		blasters+=($!)
 		AUX_PIDS+=("$!")
 	done
-	sleep 1
+	# The flood has reached the switch (and the control socket is served
+	# between its batches) before the timing starts.
+	wait_for 5 switch_junk_above "$junk" || bad "the flood did not reach the switch"
 	for _ in 1 2 3; do
 		t0=$(date +%s%N)
 		timeout 3 "$VSWITCH" show --control "$TMP/sw.sock" | grep -q '^switch' || slow=1
@@ -667,20 +697,32 @@ check_flood_responsive() {
 
 control_dropped_rose() { (($(switch_drop sw control_dropped) > $1)); }
 
+# hold_start NAME SECONDS [REQUEST]: ctlhold on the switch's control socket in
+# the background, its PID in HOLD_PID; held NAME... says when all are connected.
+hold_start() {
+	local name=$1
+	shift
+	"$VSWITCH_TOOLS/ctlhold" "$TMP/sw.sock" "$@" >"$TMP/$name.hold" &
+	HOLD_PID=$!
+	AUX_PIDS+=("$HOLD_PID")
+}
+held() {
+	local name
+	for name; do grep -qx connected "$TMP/$name.hold" 2>/dev/null || return 1; done
+}
+
 # The control socket shares the switch's event loop with the data path: a
 # client that connects and never asks, and one that asks and never reads, must
 # not stop forwarding or other clients; the silent one is dropped and counted.
 check_control_stall() {
 	local before rtt silent asker
 	before=$(switch_drop sw control_dropped)
-	"$VSWITCH_TOOLS/ctlhold" "$TMP/sw.sock" 7 &
-	silent=$!
-	AUX_PIDS+=("$silent")
-	"$VSWITCH_TOOLS/ctlhold" "$TMP/sw.sock" 3 show &
-	asker=$!
-	AUX_PIDS+=("$asker")
-	sleep 0.3
-	timeout 2 "$VSWITCH" show --control "$TMP/sw.sock" | grep -q '^switch' ||
+	hold_start silent 7
+	silent=$HOLD_PID
+	hold_start asker 3 show
+	asker=$HOLD_PID
+	wait_for 5 held silent asker || bad "the stalling clients did not connect"
+	timeout 8 "$VSWITCH" show --control "$TMP/sw.sock" | grep -q '^switch' ||
 		bad "vswitch show got no answer while two clients stalled"
 	rtt=$(n p1 ping -n -q -c 10 -i 0.1 -W 2 "${OVL4[p2]}" | awk -F/ '/^rtt/ { print $6 }')
 	note "ping p1 -> p2 with two stalled control clients: max RTT ${rtt:-none} ms"
@@ -690,23 +732,23 @@ check_control_stall() {
 		bad "a ping took $rtt ms: forwarding stalled"
 	fi
 	wait "$asker" || bad "the asking client failed"
+	wait_for 8 control_dropped_rose "$before" || bad "the silent client was not dropped"
+	wait "$silent" || bad "the silent client failed"
+	note "control_dropped: $before -> $(switch_drop sw control_dropped)"
 	# Four clients at once are served; a fifth is told so, and show fails.
-	local more=() pid out
-	for _ in 1 2 3; do
-		"$VSWITCH_TOOLS/ctlhold" "$TMP/sw.sock" 2 &
-		more+=($!)
-		AUX_PIDS+=("$!")
+	# (Connections are accepted in order: the fifth comes after the four.)
+	local more=() pid out i
+	for i in 1 2 3 4; do
+		hold_start "hold$i" 4
+		more+=("$HOLD_PID")
 	done
-	sleep 0.3
+	wait_for 3 held hold1 hold2 hold3 hold4 || bad "four holding clients did not connect"
 	if out=$("$VSWITCH" show --control "$TMP/sw.sock" 2>&1); then
 		bad "vswitch show succeeded with four clients holding the socket"
 	fi
 	note "a fifth client: $out"
 	[[ $out == *"busy, try again"* ]] || bad "the fifth client was not told the switch is busy"
 	for pid in "${more[@]}"; do wait "$pid" || bad "a holding client failed"; done
-	wait_for 8 control_dropped_rose "$before" || bad "the silent client was not dropped"
-	wait "$silent" || bad "the silent client failed"
-	note "control_dropped: $before -> $(switch_drop sw control_dropped)"
 	# A daemon that does not answer at all (stopped here): show gives up
 	# with a reason instead of waiting for ever.
 	local status=0 t0
@@ -719,8 +761,12 @@ check_control_stall() {
 	[[ $out == *"no answer"* ]] || bad "show to a stopped switch did not say it got no answer"
 }
 
-switch_lists() { switch_show sw | grep -q "^port $1\$"; }
-switch_lacks() { ! switch_lists "$1"; }
+# switch_lacks PORT: the switch answers, and does not list PORT.
+switch_lacks() {
+	local out
+	out=$(switch_show sw) || return 1
+	! grep -q "^port $1\$" <<<"$out"
+}
 
 check_sighup() {
 	local t0

@@ -231,14 +231,16 @@ switch_start() {
 }
 
 # port_start NAME NS SWITCH-ENDPOINT SWITCH-NAME [ARGS...]: vport with TAP vs0
-# and $TMP/NAME.key; control socket $TMP/NAME.sock. Waits until the TAP exists.
+# and $TMP/NAME.key; control socket $TMP/NAME.sock. Waits until the port
+# answers on its control socket, which it opens once the TAP has its MAC,
+# MTU and addresses and is up (the TAP alone exists before those are set).
 port_start() {
 	local name=$1 where=$2 endpoint=$3 sw=$4
 	shift 4
 	daemon_start "$name" "$where" "$VPORT" --switch "$endpoint" --switch-pubkey "$(pubkey "$sw")" \
 		--key "$TMP/$name.key" --tap vs0 --control "$TMP/$name.sock" "$@" || return 1
-	wait_for 10 nq "$where" ip link show vs0 || {
-		echo "port $name: no TAP vs0" >&2
+	wait_for 10 "$VPORT" show --control "$TMP/$name.sock" || {
+		echo "port $name: no answer on $TMP/$name.sock" >&2
 		return 1
 	}
 }

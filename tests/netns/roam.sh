@@ -224,7 +224,11 @@ check_no_network_yet() {
 	grep -q "will keep trying" "${DAEMON_LOG[p2]}" || bad "p2 did not say it is waiting for the network"
 }
 
-p2_expired() { ! switch_has_port sw p2; }
+# p2_expired: the switch answers, and does not list p2 as connected.
+p2_expired() {
+	switch_show sw >/dev/null || return 1
+	! switch_has_port sw p2
+}
 
 # A port that vanishes without a word (SIGKILL: no goodbye, as a machine that
 # loses power) is expired by the switch after 30 s of silence, and its MAC
@@ -291,7 +295,7 @@ options timeout:1 attempts:1"
 options timeout:3 attempts:2"
 	local k unanswered=0
 	for k in 1 2 3 4 5 6; do
-		timeout 1 "$VPORT" show --control "$TMP/p2.sock" >/dev/null ||
+		timeout 3 "$VPORT" show --control "$TMP/p2.sock" >/dev/null ||
 			unanswered=$((unanswered + 1))
 		sleep 1
 	done

@@ -1,8 +1,9 @@
 /*
  * ctlhold — a control-socket client that misbehaves on purpose: it connects
- * to PATH, optionally sends REQUEST (a line), then holds the connection for
- * SECONDS without reading, and exits 0. Tests use it to check that a daemon
- * keeps forwarding while a client stalls.
+ * to PATH, optionally sends REQUEST (a line), prints "connected", then holds
+ * the connection for SECONDS without reading, and exits 0. Tests use it to
+ * check that a daemon keeps forwarding while a client stalls, and wait for
+ * the line to know the connection is made.
  *
  * usage: ctlhold PATH SECONDS [REQUEST]
  */
@@ -40,6 +41,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ctlhold: cannot send the request: %s\n", strerror(errno));
 			return 1;
 		}
+	}
+	if (printf("connected\n") < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "ctlhold: cannot write to standard output\n");
+		return 1;
 	}
 	while (nanosleep(&hold, &hold) < 0 && errno == EINTR)
 		;
