@@ -175,8 +175,9 @@ static void port_connect(struct vswitch *sw, struct port *p)
 
 	key_derive_mac(mac, p->pub);
 	r = mactable_pin(sw->macs, mac, switch_slot_of(sw, p), sw->now_ms);
-	/* PINNED: another member's own MAC, which members_parse rules out (two
-	 * keys deriving one MAC); a guard, not a path. */
+	/* Guards, not paths: PINNED (another member's own MAC) is ruled out by
+	 * members_parse (two keys deriving one MAC), TABLE_FULL by load_members
+	 * (room for every member's pin) and PORT_FULL by a new port's empty share. */
 	if (r == MACTABLE_PORT_FULL || r == MACTABLE_TABLE_FULL || r == MACTABLE_PINNED)
 		log_warn("port %s: its own MAC could not be pinned (%s)", switch_port_label(p, label),
 			 r == MACTABLE_PINNED ? "another port's own MAC" : "MAC table full");
@@ -620,12 +621,17 @@ out:
 	return ret;
 }
 
-static int load_members(const char *path, struct members *out, char *err, size_t err_len)
+/* Every connected member's own MAC is pinned in the MAC table (port_connect),
+ * so the table must hold one entry per member that can be connected at once;
+ * with fewer, a member's MAC could go unpinned and be drawn by another. */
+static int load_members(const char *path, uint64_t max_macs, struct members *out, char *err,
+			size_t err_len)
 {
 	char why[200];
 	char *text;
 	size_t len = 0;
 	int ret = read_members_file(path, &text, &len, err, err_len);
+	uint32_t need;
 
 	if (ret < 0)
 		return ret;
@@ -634,8 +640,17 @@ static int load_members(const char *path, struct members *out, char *err, size_t
 	if (ret < 0) {
 		snprintf(err, err_len, "members file %s: %s", path, why);
 		members_free(out);
+		return ret;
 	}
-	return ret;
+	need = out->count < SWITCH_MAX_PORTS ? out->count : SWITCH_MAX_PORTS;
+	if (max_macs < need) {
+		snprintf(err, err_len, "members file %s: %u members need --max-macs of at least %u "
+			 "(each connected member's own MAC takes an entry), not %" PRIu64,
+			 path, out->count, need, max_macs);
+		members_free(out);
+		return -ERANGE;
+	}
+	return 0;
 }
 
 static void reload_members(struct vswitch *sw)
@@ -643,7 +658,7 @@ static void reload_members(struct vswitch *sw)
 	struct members fresh;
 	char err[300];
 
-	if (load_members(sw->opt.members_path, &fresh, err, sizeof(err)) < 0) {
+	if (load_members(sw->opt.members_path, sw->opt.max_macs, &fresh, err, sizeof(err)) < 0) {
 		log_error("%s; keeping the previous members", err);
 		return;
 	}
@@ -680,7 +695,7 @@ static void usage(FILE *out)
 		"                           name after it, '#' comments; SIGHUP reloads it\n"
 		"  --mtu N                  largest IP packet a frame may carry (default %d)\n"
 		"  --mac-age SECONDS        forget a MAC not seen for this long (default %u)\n"
-		"  --max-macs N             MAC table size (default %u)\n"
+		"  --max-macs N             MAC table size, at least one per member (default %u)\n"
 		"  --max-macs-per-port N    MACs one port may use (default %u)\n"
 		"  --control PATH           control socket (default " DEFAULT_CONTROL ")\n"
 		"  --verbose                log debug messages\n"
@@ -772,7 +787,7 @@ static int setup(struct vswitch *sw)
 	sodium_memzero(priv, sizeof(priv));
 	if (!ok)
 		return cli_fail(PROG, "key file %s: not a usable private key", sw->opt.key_path);
-	if (load_members(sw->opt.members_path, &sw->members, err, sizeof(err)) < 0)
+	if (load_members(sw->opt.members_path, sw->opt.max_macs, &sw->members, err, sizeof(err)) < 0)
 		return cli_fail(PROG, "%s", err);
 	randombytes_buf(hash_key, sizeof(hash_key));
 	randombytes_buf(sw->hash_key, sizeof(sw->hash_key));

@@ -882,7 +882,7 @@ expect_refusal() {
 }
 
 check_bad_input() {
-	local sp
+	local sp k
 	sp=$(pubkey sw)
 	cp "$TMP/p1.key" "$TMP/loose.key" && chmod 0644 "$TMP/loose.key"
 	expect_refusal "vport, key file mode 0644" "$TMP/loose.key" p1 \
@@ -919,6 +919,26 @@ check_bad_input() {
 	expect_refusal "vswitch, no members file" "members file $TMP/none" sw \
 		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/none" \
 		--control "$TMP/bad.sock"
+	# Each connected member's own MAC takes an entry of the MAC table: a
+	# table too small for every member is refused at start and at a reload
+	# (the members before it stay).
+	for k in p1 p2 p3; do echo "$(pubkey "$k") $k"; done >"$TMP/few-members"
+	expect_refusal "vswitch, --max-macs below the members" "--max-macs of at least 3" sw \
+		"$VSWITCH" --listen 51999 --key "$TMP/sw.key" --members "$TMP/few-members" \
+		--max-macs 2 --control "$TMP/bad.sock"
+	daemon_start sw3 sw "$VSWITCH" --listen 51997 --key "$TMP/sw.key" \
+		--members "$TMP/few-members" --max-macs 3 --control "$TMP/sw3.sock" ||
+		bad "cannot start a switch with --max-macs 3"
+	wait_for 10 "$VSWITCH" show --control "$TMP/sw3.sock" || bad "the --max-macs 3 switch did not come up"
+	key_new extra || bad "cannot make a fourth key"
+	echo "$(pubkey extra) extra" >>"$TMP/few-members"
+	kill -HUP "${DAEMON_PID[sw3]}" || bad "the --max-macs 3 switch is gone"
+	wait_for 5 grep -q "keeping the previous members" "${DAEMON_LOG[sw3]}" ||
+		bad "a reload past --max-macs was not refused"
+	note "reload past --max-macs: $(grep -m 1 "max-macs of at least" "${DAEMON_LOG[sw3]}")"
+	"$VSWITCH" show --control "$TMP/sw3.sock" | grep -q '^  members: 3$' ||
+		bad "the --max-macs 3 switch does not keep its 3 members"
+	daemon_stop sw3 || bad "the --max-macs 3 switch did not exit cleanly"
 	# A members file that grows while it is read (strace holds the read for
 	# 1 s, after the switch took the file's size; a line is appended
 	# meanwhile) is refused, not half taken.
