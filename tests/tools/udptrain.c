@@ -9,8 +9,9 @@
  * position. send sends them in bursts of BURST, 1 ms apart: one sendmmsg per
  * burst, or with -g one send of the whole burst cut by the kernel (UDP_SEGMENT),
  * as QUIC stacks send. recv binds ADDR:PORT and takes datagrams until COUNT
- * arrived or none came for 2 s, then prints "received=N bad=M" (bad: wrong
- * length, wrong bytes or a number seen twice) and exits 0.
+ * arrived or none came for 2 s (5 s for the first, which waits for the
+ * sender to start), then prints "received=N bad=M" (bad: wrong length,
+ * wrong bytes or a number seen twice) and exits 0.
  *
  * A test tool: it shows that datagram boundaries and contents survive the
  * path, whatever the path merged and cut on the way.
@@ -36,6 +37,7 @@
 #define BURST 32
 #define SIZE_MAX_ 1472
 #define IDLE_MS 2000
+#define FIRST_MS 5000
 
 static int fail(const char *what)
 {
@@ -124,7 +126,7 @@ static int do_recv(int fd, unsigned count, size_t size)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
 	while (received < count) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int r = poll(&p, 1, IDLE_MS);
+		int r = poll(&p, 1, received > 0 ? IDLE_MS : FIRST_MS);
 		ssize_t n;
 		uint32_t i;
 
