@@ -249,13 +249,22 @@ switch_show() { "$VSWITCH" show --control "$TMP/$1.sock"; }
 port_show() { "$VPORT" show --control "$TMP/$1.sock"; }
 
 # switch_has_port SWITCH PORT: `vswitch show` lists PORT as connected.
-switch_has_port() {
-	switch_port_view "$1" "$2" | awk '$1 == "state:" && $2 == "connected" { f = 1 } END { exit !f }'
+switch_has_port() { switch_port_view "$1" "$2" | grep -qx '  state: connected'; }
+
+# switch_lacks_port SWITCH PORT: the switch answers, and does not list PORT as
+# connected.
+switch_lacks_port() {
+	local view
+	view=$(switch_port_view "$1" "$2") || return 1
+	! grep -qx '  state: connected' <<<"$view"
 }
 
-# switch_port_view SWITCH PORT: the lines of PORT's section in SWITCH's view.
+# switch_port_view SWITCH PORT: the lines of PORT's section in SWITCH's view;
+# fails if the switch does not answer.
 switch_port_view() {
-	switch_show "$1" | awk -v p="port $2" '$0 == p { inside = 1; next } /^[^ ]/ { inside = 0 } inside'
+	local view
+	view=$(switch_show "$1") || return 1
+	awk -v p="port $2" '$0 == p { inside = 1; next } /^[^ ]/ { inside = 0 } inside' <<<"$view"
 }
 
 # switch_drop SWITCH COUNTER: a switch-wide drop counter.
