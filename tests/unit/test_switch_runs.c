@@ -19,7 +19,6 @@
 #undef main
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/udp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -346,6 +345,7 @@ static int group_setup(void **state)
 		join(&tp[i], i);
 		assert_non_null(switch_port(&tp[i]));
 		assert_true(switch_port(&tp[i])->is_connected);
+		assert_true(endpoint_equal(&switch_port(&tp[i])->endpoint, &tp[i].ep));
 	}
 	assert_int_equal(sw.connected_count, JOINED);
 	return 0;
