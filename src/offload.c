@@ -405,18 +405,21 @@ struct shared_sums {
 	uint64_t pseudo; /* the pseudo-header but its length */
 };
 
-static struct shared_sums shared_sums(const uint8_t *f, const struct l4_view *v)
+static uint64_t ipv4_shared_sum(const uint8_t *f, const struct l4_view *v)
 {
 	const uint8_t *ip = f + v->l3;
-	struct shared_sums s = { .ipv4 = 0, .pseudo = pseudo_sum(f, v, 0) };
+	uint64_t sum;
 
-	if (!v->is_v6) {
-		s.ipv4 = offload_csum_add(0, ip, IPV4_LEN_AT);
-		s.ipv4 = offload_csum_add(s.ipv4, ip + IPV4_FRAG_AT, IPV4_CSUM_AT - IPV4_FRAG_AT);
-		s.ipv4 = offload_csum_add(s.ipv4, ip + IPV4_CSUM_AT + 2,
-					  v->l4 - v->l3 - IPV4_CSUM_AT - 2);
-	}
-	return s;
+	if (v->is_v6)
+		return 0;
+	sum = offload_csum_add(0, ip, IPV4_LEN_AT);
+	sum = offload_csum_add(sum, ip + IPV4_FRAG_AT, IPV4_CSUM_AT - IPV4_FRAG_AT);
+	return offload_csum_add(sum, ip + IPV4_CSUM_AT + 2, v->l4 - v->l3 - IPV4_CSUM_AT - 2);
+}
+
+static struct shared_sums shared_sums(const uint8_t *f, const struct l4_view *v)
+{
+	return (struct shared_sums){ .ipv4 = ipv4_shared_sum(f, v), .pseudo = pseudo_sum(f, v, 0) };
 }
 
 /* The IP length fields (and a UDP header's) for l4_len bytes of TCP or UDP,
@@ -516,37 +519,43 @@ static int cut(const uint8_t *frame, const struct l4_view *v, const struct share
 	return (int)n;
 }
 
-int offload_segment(const uint8_t *frame, size_t len, const struct offload_hdr *h, uint8_t *out,
-		    size_t out_cap, size_t headroom, size_t tailroom, size_t *lens, size_t max_segs,
-		    size_t *stride)
+/* offload_segment, or with finished offload_segment_finished: the headers
+ * read by parse_l4, or where the kernel's header says, with its sum. */
+static int segment(const uint8_t *frame, size_t len, const struct offload_hdr *h, uint8_t *out,
+		   size_t out_cap, size_t headroom, size_t tailroom, size_t *lens, size_t max_segs,
+		   size_t *stride, bool finished)
 {
 	uint8_t type = h->gso_type & (uint8_t)~OFFLOAD_GSO_ECN;
 	struct l4_view v;
 	struct shared_sums sums;
 
-	if (!parse_l4(frame, len, &v) || !gso_fits(type, &v))
+	if (!(finished ? kernel_view(frame, len, h, type, &v) : parse_l4(frame, len, &v)) ||
+	    !gso_fits(type, &v))
 		return -OFFLOAD_BAD_GSO;
-	sums = shared_sums(frame, &v);
+	sums.ipv4 = ipv4_shared_sum(frame, &v);
+	/* Finished: the kernel's own pseudo-header sum, with the addresses it
+	 * used, less the super-frame's TCP or UDP length (each segment adds its
+	 * own). */
+	sums.pseudo = finished ? get16(frame + csum_at(&v)) + (uint16_t)~(uint16_t)(len - v.l4)
+			       : pseudo_sum(frame, &v, 0);
 	return cut(frame, &v, &sums, h, out, out_cap, headroom, tailroom, lens, max_segs, stride,
-		   false);
+		   finished);
+}
+
+int offload_segment(const uint8_t *frame, size_t len, const struct offload_hdr *h, uint8_t *out,
+		    size_t out_cap, size_t headroom, size_t tailroom, size_t *lens, size_t max_segs,
+		    size_t *stride)
+{
+	return segment(frame, len, h, out, out_cap, headroom, tailroom, lens, max_segs, stride,
+		       false);
 }
 
 int offload_segment_finished(const uint8_t *frame, size_t len, const struct offload_hdr *h,
 			     uint8_t *out, size_t out_cap, size_t headroom, size_t tailroom,
 			     size_t *lens, size_t max_segs, size_t *stride)
 {
-	uint8_t type = h->gso_type & (uint8_t)~OFFLOAD_GSO_ECN;
-	struct l4_view v;
-	struct shared_sums sums;
-
-	if (!kernel_view(frame, len, h, type, &v) || !gso_fits(type, &v))
-		return -OFFLOAD_BAD_GSO;
-	sums = shared_sums(frame, &v);
-	/* The kernel's own pseudo-header sum, with the addresses it used, less
-	 * the super-frame's TCP or UDP length: each segment adds its own. */
-	sums.pseudo = get16(frame + csum_at(&v)) + (uint16_t)~(uint16_t)(len - v.l4);
-	return cut(frame, &v, &sums, h, out, out_cap, headroom, tailroom, lens, max_segs, stride,
-		   true);
+	return segment(frame, len, h, out, out_cap, headroom, tailroom, lens, max_segs, stride,
+		       true);
 }
 
 bool offload_partial_at(const uint8_t *frame, size_t len, struct offload_hdr *h)
