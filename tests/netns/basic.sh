@@ -824,9 +824,8 @@ descendants() {
 # first argument is a descriptor of FILE (for openat, FILE is open): strace's
 # delay has it at a known point, so a test acts then and not after a guess.
 held_in() {
-	local pid=$1 nr=$2 file=$3 state call arg fd
-	state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
-	[[ $state == t ]] || return 1
+	local pid=$1 nr=$2 file=$3 call arg fd
+	[[ $(proc_state "$pid") == t ]] || return 1
 	read -r call arg _ <"/proc/$pid/syscall" 2>/dev/null || return 1
 	[[ $call == "$nr" ]] || return 1
 	if ((nr == 257)); then

@@ -94,11 +94,13 @@ wait_for() {
 	done
 }
 
+# proc_state PID: the process's state letter (R, S, t, Z...), empty if gone.
+proc_state() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
+
 # The process exists and is not a zombie waiting for us to reap it.
 proc_alive() {
 	local state
-	[[ -r /proc/$1/stat ]] || return 1
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	state=$(proc_state "$1")
 	[[ -n $state && $state != Z ]]
 }
 
